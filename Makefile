@@ -1,0 +1,49 @@
+# anogo: two commands set everything up on a fresh Debian machine.
+#   make demo   the main job (AnoGAN on the embedded OCT phantom) -> out/demo/
+#   make test   every test, the fuzzers briefly, the notebooks in their small setting
+# Both install what they need first (make setup: apt packages, Go tools, the
+# Jupyter kernel), idempotently.
+
+SHELL := /bin/bash
+GO ?= go
+export PATH := $(CURDIR)/.cache/bin:/usr/local/go/bin:$(PATH)
+# Two cores: OpenBLAS and Go's scheduler share them (see docs/performance.md).
+export OPENBLAS_NUM_THREADS ?= 2
+FUZZTIME ?= 10s
+
+.PHONY: all setup deps demo test unit fuzz notebooks notebooks-small bench bench-smoke figures clean
+
+all: test
+
+# setup: apt packages (OpenBLAS, Jupyter, nbconvert, PyTorch, Fashion-MNIST),
+# GoNB + goimports + gopls at pinned versions, the Go kernel for Jupyter.
+setup:
+	@bash kernel/setup.sh
+
+demo: setup
+	$(GO) run ./sdk/cmd/anogo demo -out out/demo
+
+test: setup unit fuzz notebooks-small
+
+unit:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 15m ./...
+
+# Each fuzz target runs briefly on top of its committed seed corpus.
+fuzz:
+	@bash .ci/fuzz.sh $(FUZZTIME)
+
+notebooks: setup
+	ANOGO_SETTING=paper /usr/bin/python3 kernel/run_notebooks.py --out out/notebooks
+
+notebooks-small:
+	ANOGO_SETTING=small /usr/bin/python3 kernel/run_notebooks.py --out out/notebooks
+
+bench: setup
+	/usr/bin/python3 bench/run.py --out out/bench/bench.csv
+
+bench-smoke: setup
+	/usr/bin/python3 bench/run.py --smoke --out out/bench/smoke.csv
+
+clean:
+	rm -rf out

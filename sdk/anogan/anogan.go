@@ -1,0 +1,400 @@
+package anogan
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/go-gota/gota/dataframe"
+
+	"github.com/anogo/anogo/datasets"
+	"github.com/anogo/anogo/datasets/patch"
+	"github.com/anogo/anogo/sdk/acae"
+	"github.com/anogo/anogo/sdk/data"
+	"github.com/anogo/anogo/sdk/dcgan"
+	"github.com/anogo/anogo/sdk/mapper"
+	"github.com/anogo/anogo/sdk/metrics"
+	"github.com/anogo/anogo/sdk/score"
+	"github.com/anogo/anogo/sdk/train"
+)
+
+// Config is one run of the experiment.
+type Config struct {
+	// Data names the source (see package datasets), e.g. "phantom" or
+	// "medmnist:pneumoniamnist.npz".
+	Data string
+	// Model is the DCGAN's shape; its Size is the size of the patches or
+	// images the model sees.
+	Model dcgan.Config
+	// Train holds the optimiser settings, Epochs and Steps the length of
+	// adversarial training (Steps > 0 overrides Epochs).
+	Train         dcgan.TrainConfig
+	Epochs, Steps int
+	// ACAESteps is the number of aCAE training steps (0: no aCAE).
+	ACAESteps int
+	// Patch cuts patches of PatchSize pixels (0: use whole images, resized
+	// to Model.Size), PatchesPerImage per training image, keeping their
+	// centres inside the source's region of interest when it has one, and
+	// shrinks them to Model.Size.
+	PatchSize, PatchesPerImage int
+	// MaxTrain caps the number of training images or patches (0: all).
+	MaxTrain int
+	// TestPerClass, when positive, takes a balanced test set of that many
+	// normal and as many anomalous test patches; otherwise MaxTest caps the
+	// test set (0: all).
+	TestPerClass, MaxTest int
+	// TrainScored is the number of normal training images also scored (the
+	// "normal (train)" groups of Figs. 3 and 4c, 4d).
+	TrainScored int
+	// Contaminated keeps the anomalous images of the training split (the
+	// contaminated-data setting); by default training sees normals only.
+	Contaminated bool
+	// Mapping holds the mapping settings (Γ, λ, learning rate, batch,
+	// early stop).
+	Mapping mapper.Iterative
+	// Seed seeds patch positions; Train.Seed and Mapping.Seed are separate.
+	Seed uint64
+	// Out is the output directory of Run ("" writes nothing).
+	Out string
+}
+
+// Small is a setting for tests and quick notebook runs: 28x28 patches,
+// width 8, a few hundred steps, 50 mapping steps. Minutes on two cores.
+func Small() Config {
+	return Config{
+		Data:            "phantom",
+		Model:           dcgan.Config{Size: 28, Width: 8, Latent: 32},
+		Train:           dcgan.TrainConfig{LR: 5e-4, Beta1: 0.5, BatchSize: 32, Seed: 1},
+		Steps:           200,
+		ACAESteps:       150,
+		PatchSize:       32,
+		PatchesPerImage: 8,
+		TestPerClass:    48,
+		TrainScored:     24,
+		Mapping:         mapper.Iterative{Steps: 50, LR: 0.05, Batch: 64, Seed: 1},
+		Seed:            1,
+	}
+}
+
+// Demo is the setting of make demo: 32x32 patches, width 32, 1500 steps,
+// 200 mapping steps.
+func Demo() Config {
+	return Config{
+		Data:            "phantom",
+		Model:           dcgan.Config{Size: 32, Width: 32, Latent: 100},
+		Train:           dcgan.TrainConfig{LR: 2e-4, Beta1: 0.5, BatchSize: 64, Seed: 1},
+		Steps:           1500,
+		ACAESteps:       800,
+		PatchSize:       32,
+		PatchesPerImage: 32,
+		TestPerClass:    150,
+		TrainScored:     64,
+		Mapping:         mapper.Iterative{Steps: 200, LR: 0.03, Batch: 64, Seed: 1},
+		Seed:            1,
+	}
+}
+
+// Paper is the paper's setting: 64x64 patches, the DCGAN of Sec. 2.1
+// (width 64, z of 100), 20 epochs of Adam, 500 mapping steps with λ = 0.1.
+func Paper() Config {
+	return Config{
+		Data:            "phantom",
+		Model:           dcgan.PaperConfig(),
+		Train:           dcgan.DefaultTrainConfig(),
+		Epochs:          20,
+		ACAESteps:       5000,
+		PatchSize:       64,
+		PatchesPerImage: 64,
+		TestPerClass:    500,
+		TrainScored:     200,
+		Mapping:         mapper.Iterative{Steps: 500, Lambda: 0.1, LR: 0.01, Batch: 64, Seed: 1},
+		Seed:            1,
+	}
+}
+
+// Setting returns the named setting: "small", "demo" or "paper".
+func Setting(name string) (Config, error) {
+	switch name {
+	case "small", "":
+		return Small(), nil
+	case "demo":
+		return Demo(), nil
+	case "paper":
+		return Paper(), nil
+	}
+	return Config{}, fmt.Errorf("anogan: unknown setting %q (small, demo or paper)", name)
+}
+
+// Data is what Prepare reads: training images of Model.Size, the same as
+// samples (for scoring a few of them), and the test samples.
+type Data struct {
+	Train        []*data.Image
+	TrainSamples []data.Sample
+	Test         []data.Sample
+}
+
+// Prepare reads cfg.Data and returns training images and test samples at
+// the model's size.
+func Prepare(cfg Config) (*Data, error) {
+	src, err := datasets.Open(cfg.Data)
+	if err != nil {
+		return nil, err
+	}
+	return PrepareSource(src, cfg)
+}
+
+// PrepareSource is Prepare for a source already opened.
+func PrepareSource(src data.Source, cfg Config) (*Data, error) {
+	size := cfg.Model.Size
+	var popt patch.Options
+	patched := cfg.PatchSize > 0
+	if patched {
+		_, roi := src.(patch.ROIer)
+		popt = patch.Options{Size: cfg.PatchSize, Resize: size, K: cfg.PatchesPerImage, Seed: cfg.Seed, InROI: roi}
+	}
+	fit := func(s data.Sample) data.Sample {
+		if s.Image.H == size && s.Image.W == size {
+			return s
+		}
+		out := s
+		out.Image = patch.Resize(s.Image, size, size)
+		if s.Mask != nil {
+			out.Mask = patch.ResizeNearest(s.Mask, size, size)
+		}
+		return out
+	}
+	var trainSrc data.Source = src
+	if patched {
+		trainSrc = patch.NewSource(src, popt)
+	}
+	d := &Data{}
+	for s, err := range trainSrc.Samples(data.Train) {
+		if err != nil {
+			return nil, err
+		}
+		if s.Label == data.Anomalous && !cfg.Contaminated {
+			continue
+		}
+		s = fit(s)
+		d.Train = append(d.Train, s.Image)
+		d.TrainSamples = append(d.TrainSamples, s)
+		if cfg.MaxTrain > 0 && len(d.Train) >= cfg.MaxTrain {
+			break
+		}
+	}
+	if len(d.Train) == 0 {
+		return nil, fmt.Errorf("anogan: %s has no normal training images", src.Name())
+	}
+	if cfg.TestPerClass > 0 {
+		var test []data.Sample
+		var err error
+		if patched {
+			topt := popt
+			topt.K = max(popt.K, 8)
+			test, err = patch.Balanced(src, data.Test, cfg.TestPerClass, topt)
+		} else {
+			test, err = balanced(src, cfg.TestPerClass)
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range test {
+			d.Test = append(d.Test, fit(s))
+		}
+	} else {
+		var testSrc data.Source = src
+		if patched {
+			testSrc = patch.NewSource(src, popt)
+		}
+		for s, err := range testSrc.Samples(data.Test) {
+			if err != nil {
+				return nil, err
+			}
+			d.Test = append(d.Test, fit(s))
+			if cfg.MaxTest > 0 && len(d.Test) >= cfg.MaxTest {
+				break
+			}
+		}
+	}
+	return d, nil
+}
+
+func balanced(src data.Source, perClass int) ([]data.Sample, error) {
+	var normal, anomalous []data.Sample
+	for s, err := range src.Samples(data.Test) {
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case s.Label == data.Normal && len(normal) < perClass:
+			normal = append(normal, s)
+		case s.Label == data.Anomalous && len(anomalous) < perClass:
+			anomalous = append(anomalous, s)
+		}
+		if len(normal) == perClass && len(anomalous) == perClass {
+			break
+		}
+	}
+	if len(normal) == 0 || len(anomalous) == 0 {
+		return nil, fmt.Errorf("anogan: test split of %s has %d normal and %d anomalous images; both are needed", src.Name(), len(normal), len(anomalous))
+	}
+	return append(normal, anomalous...), nil
+}
+
+// TrainGAN trains a DCGAN on d.Train. ckpt, when not empty, receives
+// periodic checkpoints and the final model.
+func TrainGAN(ctx context.Context, cfg Config, d *Data, ckpt string, hooks ...train.Hook) (*dcgan.Model, error) {
+	m, err := dcgan.New(cfg.Model, cfg.Train.Seed)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := dcgan.NewTrainer(m, cfg.Train)
+	if err != nil {
+		return nil, err
+	}
+	opt := train.Options{Epochs: cfg.Epochs, Steps: cfg.Steps, BatchSize: cfg.Train.BatchSize, Seed: cfg.Train.Seed,
+		CheckpointPath: ckpt, CheckpointEvery: 500, Hooks: hooks}
+	if _, err := train.Run(ctx, tr, d.Train, opt, train.State{}); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// TrainACAE trains the aCAE baseline on d.Train for cfg.ACAESteps steps.
+func TrainACAE(ctx context.Context, cfg Config, d *Data, ckpt string, hooks ...train.Hook) (*acae.Model, error) {
+	m, err := acae.New(cfg.Model, cfg.Train.Seed+100)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := acae.NewTrainer(m, acae.TrainConfig{TrainConfig: cfg.Train})
+	if err != nil {
+		return nil, err
+	}
+	opt := train.Options{Steps: cfg.ACAESteps, BatchSize: cfg.Train.BatchSize, Seed: cfg.Train.Seed + 100,
+		CheckpointPath: ckpt, Hooks: hooks}
+	if _, err := train.Run(ctx, tr, d.Train, opt, train.State{}); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// ACAEColumn is the score column holding the aCAE's anomaly score.
+const ACAEColumn = "aCAE"
+
+// Columns are the score columns Score produces, in table order.
+var Columns = []string{score.R, score.D, score.A, score.RRef, score.DRef, score.ARef, score.PD, ACAEColumn}
+
+// Score scores samples with AnoGAN (and GAN_R, P_D) and, when ae is not
+// nil, with the aCAE, whose anomaly score goes into the column "aCAE".
+func Score(ctx context.Context, cfg Config, gan *dcgan.Model, ae *acae.Model, samples []data.Sample) ([]score.Result, error) {
+	s := &score.AnoGAN{Model: gan, Mapping: cfg.Mapping, Reference: true}
+	res, err := s.Score(ctx, samples)
+	if err != nil {
+		return nil, err
+	}
+	if ae != nil {
+		ar, err := (&acae.Scorer{Model: ae, Lambda: cfg.Mapping.Lambda}).Score(ctx, samples)
+		if err != nil {
+			return nil, err
+		}
+		for i := range res {
+			res[i].Scores[ACAEColumn] = ar[i].Scores[score.A]
+		}
+	}
+	return res, nil
+}
+
+// Methods returns Table 1's methods from scored results: AnoGAN (A), GAN_R
+// (Ahat), P_D (PD) and aCAE when its column is present.
+func Methods(res []score.Result) []metrics.Method {
+	labels := score.Labels(res)
+	ms := []metrics.Method{
+		{Name: "AnoGAN", Scores: score.Column(res, score.A), Labels: labels},
+		{Name: "GAN_R", Scores: score.Column(res, score.ARef), Labels: labels},
+		{Name: "P_D", Scores: score.Column(res, score.PD), Labels: labels},
+	}
+	if len(res) > 0 {
+		if _, ok := res[0].Scores[ACAEColumn]; ok {
+			ms = append(ms, metrics.Method{Name: "aCAE", Scores: score.Column(res, ACAEColumn), Labels: labels})
+		}
+	}
+	return ms
+}
+
+// Table1 returns the paper's Table 1 for scored results.
+func Table1(res []score.Result) dataframe.DataFrame { return metrics.Table1(Methods(res)) }
+
+// Report is what Run produced.
+type Report struct {
+	Config Config
+	Data   *Data
+	GAN    *dcgan.Model
+	ACAE   *acae.Model
+	// Test holds the scored test samples; TrainScored a few scored normal
+	// training images.
+	Test, TrainScored []score.Result
+	Table1            dataframe.DataFrame
+}
+
+// Run runs the whole experiment and, when cfg.Out is set, writes
+// scores.csv, train_scores.csv, table1.csv, model.ckpt and acae.ckpt there.
+// hooks are called at every training step of both models.
+func Run(ctx context.Context, cfg Config, hooks ...train.Hook) (*Report, error) {
+	d, err := Prepare(cfg)
+	if err != nil {
+		return nil, err
+	}
+	out := func(name string) string {
+		if cfg.Out == "" {
+			return ""
+		}
+		return filepath.Join(cfg.Out, name)
+	}
+	if cfg.Out != "" {
+		if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	r := &Report{Config: cfg, Data: d}
+	if r.GAN, err = TrainGAN(ctx, cfg, d, out("model.ckpt"), hooks...); err != nil {
+		return nil, err
+	}
+	if cfg.ACAESteps > 0 {
+		if r.ACAE, err = TrainACAE(ctx, cfg, d, out("acae.ckpt"), hooks...); err != nil {
+			return nil, err
+		}
+	}
+	if r.Test, err = Score(ctx, cfg, r.GAN, r.ACAE, d.Test); err != nil {
+		return nil, err
+	}
+	if n := min(cfg.TrainScored, len(d.TrainSamples)); n > 0 {
+		if r.TrainScored, err = Score(ctx, cfg, r.GAN, r.ACAE, d.TrainSamples[:n]); err != nil {
+			return nil, err
+		}
+	}
+	r.Table1 = Table1(r.Test)
+	if cfg.Out != "" {
+		if err := r.Write(cfg.Out); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// Write writes the report's tables under dir.
+func (r *Report) Write(dir string) error {
+	cols := Columns
+	if r.ACAE == nil {
+		cols = cols[:len(cols)-1]
+	}
+	if err := metrics.WriteCSV(score.Table(r.Test, cols...), filepath.Join(dir, "scores.csv")); err != nil {
+		return err
+	}
+	if len(r.TrainScored) > 0 {
+		if err := metrics.WriteCSV(score.Table(r.TrainScored, cols...), filepath.Join(dir, "train_scores.csv")); err != nil {
+			return err
+		}
+	}
+	return metrics.WriteCSV(r.Table1, filepath.Join(dir, "table1.csv"))
+}

@@ -1,0 +1,241 @@
+package checkpoint
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+)
+
+// Format and Version identify the file format written by Save.
+const (
+	Format  = "anogo-checkpoint"
+	Version = 1
+)
+
+// maxTensorValues bounds a tensor read from a file (2^31 float32 values).
+const maxTensorValues = 1 << 31
+
+// Tensor is a named float32 array with its shape.
+type Tensor struct {
+	Name  string
+	Shape []int
+	Data  []float32
+}
+
+// Checkpoint is the content of one checkpoint file.
+type Checkpoint struct {
+	// Kind names the model family, e.g. "dcgan" or "acae".
+	Kind string
+	// Meta is the family's own JSON-encoded metadata.
+	Meta json.RawMessage
+	// Tensors in the order they were added.
+	Tensors []Tensor
+}
+
+// Add appends a tensor. Data is referenced, not copied.
+func (c *Checkpoint) Add(name string, data []float32, shape ...int) {
+	c.Tensors = append(c.Tensors, Tensor{Name: name, Shape: shape, Data: data})
+}
+
+// Get returns the tensor called name.
+func (c *Checkpoint) Get(name string) (Tensor, bool) {
+	for _, t := range c.Tensors {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return Tensor{}, false
+}
+
+// Into copies the tensor called name into dst, which must have the same
+// number of values.
+func (c *Checkpoint) Into(name string, dst []float32) error {
+	t, ok := c.Get(name)
+	if !ok {
+		return fmt.Errorf("checkpoint: no tensor %q", name)
+	}
+	if len(t.Data) != len(dst) {
+		return fmt.Errorf("checkpoint: tensor %q has %d values, want %d", name, len(t.Data), len(dst))
+	}
+	copy(dst, t.Data)
+	return nil
+}
+
+type manifest struct {
+	Format  string          `json:"format"`
+	Version int             `json:"version"`
+	Kind    string          `json:"kind"`
+	Meta    json.RawMessage `json:"meta"`
+	Tensors []entry         `json:"tensors"`
+}
+
+type entry struct {
+	Name  string `json:"name"`
+	Shape []int  `json:"shape"`
+	File  string `json:"file"`
+}
+
+// Save writes c to path atomically (temporary file, sync, rename).
+func Save(path string, c *Checkpoint) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	tmp := f.Name()
+	fail := func(err error) error {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("checkpoint: writing %q: %w", path, err)
+	}
+	zw := zip.NewWriter(f)
+	m := manifest{Format: Format, Version: Version, Kind: c.Kind, Meta: c.Meta}
+	if len(m.Meta) == 0 {
+		m.Meta = json.RawMessage("{}")
+	}
+	var buf bytes.Buffer
+	for i, t := range c.Tensors {
+		if n := numel(t.Shape); n != len(t.Data) {
+			return fail(fmt.Errorf("tensor %q: shape %v needs %d values, has %d", t.Name, t.Shape, n, len(t.Data)))
+		}
+		name := fmt.Sprintf("tensors/%04d.f32", i)
+		m.Tensors = append(m.Tensors, entry{Name: t.Name, Shape: t.Shape, File: name})
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store})
+		if err != nil {
+			return fail(err)
+		}
+		buf.Reset()
+		buf.Grow(4 * len(t.Data))
+		var b [4]byte
+		for _, v := range t.Data {
+			binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
+			buf.Write(b[:])
+		}
+		if _, err := w.Write(buf.Bytes()); err != nil {
+			return fail(err)
+		}
+	}
+	mw, err := zw.Create("manifest.json")
+	if err != nil {
+		return fail(err)
+	}
+	enc := json.NewEncoder(mw)
+	enc.SetIndent("", " ")
+	if err := enc.Encode(m); err != nil {
+		return fail(err)
+	}
+	if err := zw.Close(); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("checkpoint: writing %q: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
+}
+
+// Load reads the checkpoint at path.
+func Load(path string) (*Checkpoint, error) {
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %q is not a readable checkpoint: %w", path, err)
+	}
+	defer zr.Close()
+	files := map[string]*zip.File{}
+	for _, f := range zr.File {
+		files[f.Name] = f
+	}
+	mf, ok := files["manifest.json"]
+	if !ok {
+		return nil, fmt.Errorf("checkpoint: %q has no manifest.json", path)
+	}
+	raw, err := readAll(mf, 64<<20)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %q: manifest: %w", path, err)
+	}
+	var m manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("checkpoint: %q: manifest: %w", path, err)
+	}
+	if m.Format != Format {
+		return nil, fmt.Errorf("checkpoint: %q: format %q, want %q", path, m.Format, Format)
+	}
+	if m.Version != Version {
+		return nil, fmt.Errorf("checkpoint: %q: format version %d, this build reads version %d", path, m.Version, Version)
+	}
+	c := &Checkpoint{Kind: m.Kind, Meta: m.Meta}
+	for _, e := range m.Tensors {
+		n := numel(e.Shape)
+		if n < 0 || n > maxTensorValues {
+			return nil, fmt.Errorf("checkpoint: %q: tensor %q has bad shape %v", path, e.Name, e.Shape)
+		}
+		f, ok := files[e.File]
+		if !ok {
+			return nil, fmt.Errorf("checkpoint: %q: tensor %q: missing %s", path, e.Name, e.File)
+		}
+		if f.UncompressedSize64 != uint64(4*n) {
+			return nil, fmt.Errorf("checkpoint: %q: tensor %q: %d bytes for shape %v (want %d)", path, e.Name, f.UncompressedSize64, e.Shape, 4*n)
+		}
+		b, err := readAll(f, int64(4*n))
+		if err != nil {
+			return nil, fmt.Errorf("checkpoint: %q: tensor %q: %w", path, e.Name, err)
+		}
+		if len(b) != 4*n {
+			return nil, fmt.Errorf("checkpoint: %q: tensor %q: truncated", path, e.Name)
+		}
+		data := make([]float32, n)
+		for i := range data {
+			v := math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return nil, fmt.Errorf("checkpoint: %q: tensor %q holds %v at index %d", path, e.Name, v, i)
+			}
+			data[i] = v
+		}
+		c.Tensors = append(c.Tensors, Tensor{Name: e.Name, Shape: e.Shape, Data: data})
+	}
+	return c, nil
+}
+
+func readAll(f *zip.File, limit int64) ([]byte, error) {
+	rc, err := f.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, errors.New("entry larger than expected")
+	}
+	return b, nil
+}
+
+func numel(shape []int) int {
+	n := 1
+	for _, s := range shape {
+		if s < 0 || (s > 0 && n > maxTensorValues/s) {
+			return -1
+		}
+		n *= s
+	}
+	return n
+}

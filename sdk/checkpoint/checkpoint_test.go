@@ -1,0 +1,104 @@
+package checkpoint
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "m.ckpt")
+	c := &Checkpoint{Kind: "test", Meta: json.RawMessage(`{"step":3}`)}
+	c.Add("a", []float32{1, 2, 3, 4, 5, 6}, 2, 3)
+	c.Add("b", []float32{-1.5}, 1)
+	if err := Save(path, c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Kind != "test" || string(got.Meta) == "" {
+		t.Fatalf("kind %q meta %s", got.Kind, got.Meta)
+	}
+	var meta struct{ Step int }
+	if err := json.Unmarshal(got.Meta, &meta); err != nil || meta.Step != 3 {
+		t.Fatalf("meta %s: %v", got.Meta, err)
+	}
+	a, ok := got.Get("a")
+	if !ok || len(a.Data) != 6 || a.Data[5] != 6 || a.Shape[1] != 3 {
+		t.Fatalf("tensor a: %+v", a)
+	}
+	dst := make([]float32, 1)
+	if err := got.Into("b", dst); err != nil || dst[0] != -1.5 {
+		t.Fatalf("Into: %v %v", dst, err)
+	}
+	if err := got.Into("b", make([]float32, 2)); err == nil {
+		t.Fatal("Into accepted a wrong size")
+	}
+	// No temporary files are left behind.
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Fatalf("directory holds %d entries, want 1", len(entries))
+	}
+}
+
+func TestBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.ckpt")
+	c := &Checkpoint{Kind: "x"}
+	c.Add("w", []float32{1, 2}, 2)
+	if err := Save(good, c); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(good)
+	for i, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		0: {"empty", nil, "not a readable checkpoint"},
+		1: {"truncated", raw[:len(raw)/2], "not a readable checkpoint"},
+		2: {"text", []byte("hello"), "not a readable checkpoint"},
+	} {
+		p := filepath.Join(dir, tc.name)
+		os.WriteFile(p, tc.data, 0o644)
+		_, err := Load(p)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.name) {
+			t.Errorf("case %d (%s): error %v, want one naming the file and %q", i, tc.name, err, tc.want)
+		}
+	}
+	if _, err := Load(filepath.Join(dir, "missing")); err == nil {
+		t.Error("missing file loaded")
+	}
+	bad := &Checkpoint{Kind: "x"}
+	bad.Add("w", []float32{1, 2, 3}, 2)
+	if err := Save(filepath.Join(dir, "bad.ckpt"), bad); err == nil {
+		t.Error("Save accepted a tensor whose shape does not match its data")
+	}
+}
+
+// TestSaveKeepsOldOnFailure checks that a failed save leaves the previous
+// checkpoint intact.
+func TestSaveKeepsOldOnFailure(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.ckpt")
+	c := &Checkpoint{Kind: "x"}
+	c.Add("w", []float32{7}, 1)
+	if err := Save(path, c); err != nil {
+		t.Fatal(err)
+	}
+	bad := &Checkpoint{Kind: "x"}
+	bad.Add("w", []float32{1, 2}, 3)
+	if err := Save(path, bad); err == nil {
+		t.Fatal("bad save succeeded")
+	}
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, _ := got.Get("w"); w.Data[0] != 7 {
+		t.Fatalf("old checkpoint changed: %v", w.Data)
+	}
+}

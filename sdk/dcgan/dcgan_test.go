@@ -1,0 +1,195 @@
+package dcgan
+
+import (
+	"context"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/anogo/anogo/sdk/data"
+	"github.com/anogo/anogo/sdk/train"
+)
+
+func tiny(size int) Config { return Config{Size: size, Width: 4, Latent: 8} }
+
+func TestConfig(t *testing.T) {
+	p := PaperConfig()
+	if got := p.Channels(); len(got) != 4 || got[0] != 64 || got[3] != 512 {
+		t.Errorf("paper channels %v, want 64 128 256 512", got)
+	}
+	if fs := p.FeatureShape(); fs[0] != 512 || fs[1] != 4 || fs[2] != 4 {
+		t.Errorf("paper feature shape %v, want 512x4x4", fs)
+	}
+	for i, c := range []Config{{Size: 48, Width: 8, Latent: 8}, {Size: 64, Width: 0, Latent: 8}, {Size: 64, Width: 8}} {
+		if c.Validate() == nil {
+			t.Errorf("case %d: %+v accepted", i, c)
+		}
+	}
+}
+
+// TestShapes runs G and D forward at every supported size.
+func TestShapes(t *testing.T) {
+	for _, size := range []int{28, 32, 64} {
+		m, err := New(tiny(size), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inf, err := m.NewInference(3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		z := make([]float32, 2*m.Config.Latent)
+		SampleZ(rand.New(rand.NewPCG(1, 2)), z)
+		x, err := inf.Generate(z)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(x) != 2*size*size {
+			t.Fatalf("size %d: G gave %d values, want %d", size, len(x), 2*size*size)
+		}
+		for _, v := range x {
+			if v <= -1 || v >= 1 {
+				t.Fatalf("size %d: G output %v outside (-1, 1)", size, v)
+			}
+		}
+		logits, feats, err := inf.Discriminate(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(logits) != 2 || len(feats) != 2*m.Config.FeatureLen() {
+			t.Fatalf("size %d: D gave %d logits and %d features", size, len(logits), len(feats))
+		}
+		// Eval mode: the same input gives the same output, batch or not.
+		l1, _, err := inf.Discriminate(x[:size*size])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := l1[0] - logits[0]; d > 1e-5 || d < -1e-5 {
+			t.Errorf("size %d: D(x) alone %v, in a batch %v", size, l1[0], logits[0])
+		}
+	}
+}
+
+func randomImages(n, size int, seed uint64) []*data.Image {
+	rng := rand.New(rand.NewPCG(seed, seed))
+	out := make([]*data.Image, n)
+	for i := range out {
+		im := data.NewImage(size, size)
+		for j := range im.Pix {
+			im.Pix[j] = float32(rng.Float64()*0.5 - 0.25 + 0.5*float64(j%size)/float64(size))
+		}
+		out[i] = im
+	}
+	return out
+}
+
+// TestResumeMatchesUninterrupted trains 6 steps in one go and 3 + 3 steps
+// with a checkpoint in between: the weights must be the same.
+func TestResumeMatchesUninterrupted(t *testing.T) {
+	cfg := tiny(28)
+	tc := TrainConfig{LR: 2e-4, Beta1: 0.5, BatchSize: 4, Seed: 3}
+	ims := randomImages(12, 28, 1)
+	opt := train.Options{Epochs: 2, BatchSize: 4, Seed: 5}
+
+	m1, _ := New(cfg, 9)
+	t1, err := NewTrainer(m1, tc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := train.Run(context.Background(), t1, ims, opt, train.State{}); err != nil {
+		t.Fatal(err)
+	}
+
+	path := filepath.Join(t.TempDir(), "half.ckpt")
+	m2, _ := New(cfg, 9)
+	t2, err := NewTrainer(m2, tc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	half := opt
+	half.Steps = 3
+	half.CheckpointPath = path
+	if _, err := train.Run(context.Background(), t2, ims, half, train.State{}); err != nil {
+		t.Fatal(err)
+	}
+	t3, st, err := Resume(path, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Step != 3 {
+		t.Fatalf("resumed at step %d, want 3", st.Step)
+	}
+	if _, err := train.Run(context.Background(), t3, ims, opt, st); err != nil {
+		t.Fatal(err)
+	}
+	a, b := m1.G.Values(), t3.Model.G.Values()
+	a = append(a, m1.D.Values()...)
+	b = append(b, t3.Model.D.Values()...)
+	for i := range a {
+		for j := range a[i] {
+			if d := a[i][j] - b[i][j]; d > 1e-6 || d < -1e-6 {
+				t.Fatalf("parameter %d value %d: uninterrupted %v, resumed %v", i, j, a[i][j], b[i][j])
+			}
+		}
+	}
+	for i, s := range m1.D.BN {
+		for j := range s.Mean {
+			if s.Mean[j] != t3.Model.D.BN[i].Mean[j] {
+				t.Fatalf("BN %d running mean differs after resume", i)
+			}
+		}
+	}
+	if _, _, err := Resume(path, tiny(32)); err == nil || !strings.Contains(err.Error(), "refusing") {
+		t.Fatalf("resume with another configuration: %v", err)
+	}
+}
+
+// TestTrainingLearns checks that a few dozen steps move D towards telling
+// real from fake: its loss falls from the chance level 2·ln 2.
+func TestTrainingLearns(t *testing.T) {
+	m, _ := New(Config{Size: 28, Width: 8, Latent: 16}, 1)
+	tr, err := NewTrainer(m, TrainConfig{LR: 1e-3, Beta1: 0.5, BatchSize: 8, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first, last float64
+	hook := func(in train.Info) error {
+		if in.Step == 1 {
+			first = in.Losses["loss_d"]
+		}
+		last = in.Losses["loss_d"]
+		return nil
+	}
+	opt := train.Options{Steps: 30, BatchSize: 8, Seed: 1, Hooks: []train.Hook{hook}}
+	if _, err := train.Run(context.Background(), tr, randomImages(64, 28, 2), opt, train.State{}); err != nil {
+		t.Fatal(err)
+	}
+	if !(last < first) {
+		t.Errorf("D loss went from %.4f to %.4f; it should fall", first, last)
+	}
+}
+
+func TestSaveLoad(t *testing.T) {
+	m, _ := New(tiny(32), 4)
+	m.D.BN[0].Mean[1] = 0.5
+	path := filepath.Join(t.TempDir(), "m.ckpt")
+	if err := m.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Config != m.Config || got.D.BN[0].Mean[1] != 0.5 {
+		t.Fatalf("loaded %+v, BN mean %v", got.Config, got.D.BN[0].Mean[1])
+	}
+	a, b := m.G.Values(), got.G.Values()
+	for i := range a {
+		for j := range a[i] {
+			if a[i][j] != b[i][j] {
+				t.Fatalf("G parameter %d differs after load", i)
+			}
+		}
+	}
+}

@@ -1,0 +1,401 @@
+package dcgan
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/anogo/anogo/sdk/checkpoint"
+	"github.com/anogo/anogo/sdk/nn"
+	"github.com/anogo/anogo/sdk/optim"
+	"github.com/anogo/anogo/sdk/train"
+)
+
+// TrainConfig holds the optimiser settings of adversarial training.
+type TrainConfig struct {
+	// LR and Beta1 are Adam's learning rate and first-moment decay
+	// (DCGAN: 2e-4 and 0.5).
+	LR    float64 `json:"lr"`
+	Beta1 float64 `json:"beta1"`
+	// BatchSize is the number of real images per step.
+	BatchSize int `json:"batch_size"`
+	// Seed seeds the sampling of z.
+	Seed uint64 `json:"seed"`
+}
+
+// DefaultTrainConfig returns DCGAN's settings: Adam with learning rate 2e-4
+// and β1 = 0.5, batches of 64.
+func DefaultTrainConfig() TrainConfig {
+	return TrainConfig{LR: 2e-4, Beta1: 0.5, BatchSize: 64, Seed: 1}
+}
+
+// Trainer runs adversarial training of a Model (Sec. 2.1, Eq. 1) and
+// implements train.Model.
+//
+// One step is a discriminator step, then a generator step, as in the
+// DCGAN code the paper adapted: D minimises
+// BCE(D(x), 1) + BCE(D(G(z)), 0), the minimax value of Eq. (1), and G
+// minimises BCE(D(G(z)), 1), the non-saturating form of Eq. (2), on the
+// same z. Both networks are in train mode (batch statistics).
+type Trainer struct {
+	Model  *Model
+	Config TrainConfig
+	// OptG and OptD hold the Adam state of G and D.
+	OptG, OptD *optim.Adam
+	// ZSource draws z; its state is saved in checkpoints.
+	ZSource *rand.PCG
+
+	z []float32
+	d step
+	g step
+}
+
+// step is one compiled graph with its inputs and gradients.
+type step struct {
+	graph  *gorgonia.ExprGraph
+	vm     gorgonia.VM
+	zIn    *gorgonia.Node
+	xIn    *gorgonia.Node
+	grads  gorgonia.Nodes
+	losses map[string]*gorgonia.Node
+	zT, xT *tensor.Dense
+}
+
+// NewTrainer returns a trainer for m.
+func NewTrainer(m *Model, cfg TrainConfig) (*Trainer, error) {
+	if cfg.BatchSize <= 0 {
+		return nil, fmt.Errorf("dcgan: batch size %d", cfg.BatchSize)
+	}
+	t := &Trainer{
+		Model:   m,
+		Config:  cfg,
+		OptG:    optim.NewAdam(cfg.LR, cfg.Beta1),
+		OptD:    optim.NewAdam(cfg.LR, cfg.Beta1),
+		ZSource: rand.NewPCG(cfg.Seed, 0xda3e39cb94b95bdb),
+	}
+	if err := t.build(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func (t *Trainer) build() error {
+	m, n := t.Model, t.Config.BatchSize
+	s := m.Config.Size
+	t.z = make([]float32, n*m.Config.Latent)
+
+	// Discriminator step: G runs forward only.
+	{
+		g := gorgonia.NewGraph()
+		st := &t.d
+		st.graph = g
+		st.zIn = gorgonia.NewMatrix(g, tensor.Float32, gorgonia.WithShape(n, m.Config.Latent), gorgonia.WithName("z"))
+		st.xIn = gorgonia.NewTensor(g, tensor.Float32, 4, gorgonia.WithShape(n, 1, s, s), gorgonia.WithName("x"))
+		gp, dp := m.G.Nodes(g), m.D.Nodes(g)
+		fake, err := m.Generator(st.zIn, gp, Mode{Train: true, NoGrad: nn.NoInputGrad | nn.NoParamGrad})
+		if err != nil {
+			return err
+		}
+		lr, _, err := m.Discriminator(st.xIn, dp, Mode{Train: true, NoGrad: nn.NoInputGrad})
+		if err != nil {
+			return err
+		}
+		lf, _, err := m.Discriminator(fake, dp, Mode{Train: true, NoGrad: nn.NoInputGrad})
+		if err != nil {
+			return err
+		}
+		real, err := meanBCE(lr, 1)
+		if err != nil {
+			return err
+		}
+		fk, err := meanBCE(lf, 0)
+		if err != nil {
+			return err
+		}
+		loss, err := gorgonia.Add(real, fk)
+		if err != nil {
+			return err
+		}
+		if st.grads, err = gorgonia.Grad(loss, dp...); err != nil {
+			return fmt.Errorf("dcgan: discriminator gradients: %w", err)
+		}
+		st.losses = map[string]*gorgonia.Node{"loss_d": loss, "loss_d_real": real, "loss_d_fake": fk}
+		st.vm = gorgonia.NewTapeMachine(g)
+	}
+	// Generator step: D's weights are frozen, the gradient flows through D
+	// into G.
+	{
+		g := gorgonia.NewGraph()
+		st := &t.g
+		st.graph = g
+		st.zIn = gorgonia.NewMatrix(g, tensor.Float32, gorgonia.WithShape(n, m.Config.Latent), gorgonia.WithName("z"))
+		gp, dp := m.G.Nodes(g), m.D.Nodes(g)
+		fake, err := m.Generator(st.zIn, gp, Mode{Train: true, NoGrad: nn.NoInputGrad})
+		if err != nil {
+			return err
+		}
+		lf, _, err := m.Discriminator(fake, dp, Mode{Train: true, NoGrad: nn.NoParamGrad})
+		if err != nil {
+			return err
+		}
+		loss, err := meanBCE(lf, 1)
+		if err != nil {
+			return err
+		}
+		if st.grads, err = gorgonia.Grad(loss, gp...); err != nil {
+			return fmt.Errorf("dcgan: generator gradients: %w", err)
+		}
+		st.losses = map[string]*gorgonia.Node{"loss_g": loss}
+		st.vm = gorgonia.NewTapeMachine(g)
+	}
+	t.d.zT = tensor.New(tensor.WithShape(n, m.Config.Latent), tensor.WithBacking(t.z))
+	t.g.zT = t.d.zT
+	t.d.xT = tensor.New(tensor.WithShape(n, 1, s, s), tensor.Of(tensor.Float32))
+	return nil
+}
+
+// meanBCE is the batch mean of the binary cross-entropy of sigmoid(logit)
+// against target.
+func meanBCE(logit *gorgonia.Node, target float32) (*gorgonia.Node, error) {
+	l, err := nn.BCEWithLogits(logit, target)
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Mean(l)
+}
+
+// Step implements train.Model: one D step and one G step on a batch of n
+// real images (n must equal the configured batch size).
+func (t *Trainer) Step(batch []float32, n int) (map[string]float64, error) {
+	if n != t.Config.BatchSize {
+		return nil, fmt.Errorf("dcgan: batch of %d, trainer built for %d", n, t.Config.BatchSize)
+	}
+	rng := rand.New(t.ZSource)
+	SampleZ(rng, t.z)
+	copy(t.d.xT.Data().([]float32), batch)
+	out := map[string]float64{}
+	if err := t.d.run(t.OptD, &t.Model.D, out, true); err != nil {
+		return nil, err
+	}
+	if err := t.g.run(t.OptG, &t.Model.G, out, false); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (st *step) run(opt *optim.Adam, net *Net, out map[string]float64, withX bool) error {
+	defer st.vm.Reset()
+	if err := gorgonia.Let(st.zIn, st.zT); err != nil {
+		return err
+	}
+	if withX {
+		if err := gorgonia.Let(st.xIn, st.xT); err != nil {
+			return err
+		}
+	}
+	if err := st.vm.RunAll(); err != nil {
+		return err
+	}
+	for name, n := range st.losses {
+		out[name] = scalar(n.Value())
+	}
+	grads := make([][]float32, len(st.grads))
+	for i, g := range st.grads {
+		grads[i] = g.Value().Data().([]float32)
+	}
+	return opt.Update(net.Values(), grads)
+}
+
+func scalar(v gorgonia.Value) float64 {
+	switch x := v.Data().(type) {
+	case float32:
+		return float64(x)
+	case []float32:
+		return float64(x[0])
+	case float64:
+		return x
+	}
+	return 0
+}
+
+// Kind is the checkpoint kind of a DCGAN.
+const Kind = "dcgan"
+
+type meta struct {
+	Config      Config      `json:"config"`
+	TrainConfig TrainConfig `json:"train"`
+	State       train.State `json:"state"`
+	ZSource     []byte      `json:"z_source"`
+	AdamG       int         `json:"adam_g_t"`
+	AdamD       int         `json:"adam_d_t"`
+}
+
+// Save implements train.Model: it writes the weights, the BatchNorm
+// statistics, both optimisers' state, the configuration, the z sampler's
+// state and the loop state st to path, atomically.
+func (t *Trainer) Save(path string, st train.State) error {
+	zs, err := t.ZSource.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	md := meta{Config: t.Model.Config, TrainConfig: t.Config, State: st, ZSource: zs, AdamG: t.OptG.T, AdamD: t.OptD.T}
+	c := t.Model.checkpoint()
+	if c.Meta, err = json.Marshal(md); err != nil {
+		return err
+	}
+	addAdam(c, "adam_g", t.OptG, &t.Model.G)
+	addAdam(c, "adam_d", t.OptD, &t.Model.D)
+	return checkpoint.Save(path, c)
+}
+
+func addAdam(c *checkpoint.Checkpoint, prefix string, a *optim.Adam, net *Net) {
+	if a.M == nil {
+		return
+	}
+	for i, p := range net.Params {
+		c.Add(prefix+".m."+p.Name, a.M[i], len(a.M[i]))
+		c.Add(prefix+".v."+p.Name, a.V[i], len(a.V[i]))
+	}
+}
+
+func loadAdam(c *checkpoint.Checkpoint, prefix string, a *optim.Adam, net *Net, t int) error {
+	if t == 0 {
+		return nil
+	}
+	a.T = t
+	a.M = make([][]float32, len(net.Params))
+	a.V = make([][]float32, len(net.Params))
+	for i, p := range net.Params {
+		n := p.Value.Shape().TotalSize()
+		a.M[i], a.V[i] = make([]float32, n), make([]float32, n)
+		if err := c.Into(prefix+".m."+p.Name, a.M[i]); err != nil {
+			return err
+		}
+		if err := c.Into(prefix+".v."+p.Name, a.V[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkpoint returns the model's weights and BatchNorm statistics.
+func (m *Model) checkpoint() *checkpoint.Checkpoint {
+	c := &checkpoint.Checkpoint{Kind: Kind}
+	m.AddTo(c)
+	return c
+}
+
+// AddTo adds the model's weights and BatchNorm statistics to c, named as
+// in a DCGAN checkpoint; RestoreFrom reads them back. Models built on a
+// DCGAN (package acae) use them for their own checkpoints.
+func (m *Model) AddTo(c *checkpoint.Checkpoint) {
+	for _, net := range []*Net{&m.G, &m.D} {
+		for _, p := range net.Params {
+			c.Add(p.Name, p.Value.Data().([]float32), p.Value.Shape()...)
+		}
+	}
+	for _, bn := range []struct {
+		prefix string
+		stats  []*nn.BNStats
+	}{{"g", m.G.BN}, {"d", m.D.BN}} {
+		for i, s := range bn.stats {
+			c.Add(fmt.Sprintf("%s.bnstats%d.mean", bn.prefix, i), s.Mean, len(s.Mean))
+			c.Add(fmt.Sprintf("%s.bnstats%d.var", bn.prefix, i), s.Var, len(s.Var))
+		}
+	}
+}
+
+// Save writes the model alone (no optimiser state) to path.
+func (m *Model) Save(path string) error {
+	c := m.checkpoint()
+	var err error
+	if c.Meta, err = json.Marshal(meta{Config: m.Config}); err != nil {
+		return err
+	}
+	return checkpoint.Save(path, c)
+}
+
+// Load reads a model written by Model.Save or Trainer.Save.
+func Load(path string) (*Model, error) {
+	m, _, _, err := load(path)
+	return m, err
+}
+
+func load(path string) (*Model, *checkpoint.Checkpoint, meta, error) {
+	var md meta
+	c, err := checkpoint.Load(path)
+	if err != nil {
+		return nil, nil, md, err
+	}
+	if c.Kind != Kind {
+		return nil, nil, md, fmt.Errorf("dcgan: %q holds a %q checkpoint, not %q", path, c.Kind, Kind)
+	}
+	if err := json.Unmarshal(c.Meta, &md); err != nil {
+		return nil, nil, md, fmt.Errorf("dcgan: %q: metadata: %w", path, err)
+	}
+	m, err := New(md.Config, 0)
+	if err != nil {
+		return nil, nil, md, fmt.Errorf("dcgan: %q: %w", path, err)
+	}
+	if err := m.RestoreFrom(c); err != nil {
+		return nil, nil, md, fmt.Errorf("dcgan: %q: %w", path, err)
+	}
+	return m, c, md, nil
+}
+
+// RestoreFrom sets the model's weights and BatchNorm statistics from c.
+func (m *Model) RestoreFrom(c *checkpoint.Checkpoint) error {
+	for _, net := range []*Net{&m.G, &m.D} {
+		for _, p := range net.Params {
+			if err := c.Into(p.Name, p.Value.Data().([]float32)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, bn := range []struct {
+		prefix string
+		stats  []*nn.BNStats
+	}{{"g", m.G.BN}, {"d", m.D.BN}} {
+		for i, s := range bn.stats {
+			if err := c.Into(fmt.Sprintf("%s.bnstats%d.mean", bn.prefix, i), s.Mean); err != nil {
+				return err
+			}
+			if err := c.Into(fmt.Sprintf("%s.bnstats%d.var", bn.prefix, i), s.Var); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Resume reads a checkpoint written by Trainer.Save and returns a trainer
+// in the same state and the loop state to pass to train.Run. If want is not
+// the zero Config, a checkpoint of another configuration is refused.
+func Resume(path string, want Config) (*Trainer, train.State, error) {
+	m, c, md, err := load(path)
+	if err != nil {
+		return nil, train.State{}, err
+	}
+	if want != (Config{}) && want != md.Config {
+		return nil, train.State{}, fmt.Errorf("dcgan: %q was trained as %v, not %v: refusing to resume", path, md.Config, want)
+	}
+	t, err := NewTrainer(m, md.TrainConfig)
+	if err != nil {
+		return nil, train.State{}, fmt.Errorf("dcgan: %q: %w", path, err)
+	}
+	if len(md.ZSource) > 0 {
+		if err := t.ZSource.UnmarshalBinary(md.ZSource); err != nil {
+			return nil, train.State{}, fmt.Errorf("dcgan: %q: z sampler state: %w", path, err)
+		}
+	}
+	if err := loadAdam(c, "adam_g", t.OptG, &m.G, md.AdamG); err != nil {
+		return nil, train.State{}, fmt.Errorf("dcgan: %q: %w", path, err)
+	}
+	if err := loadAdam(c, "adam_d", t.OptD, &m.D, md.AdamD); err != nil {
+		return nil, train.State{}, fmt.Errorf("dcgan: %q: %w", path, err)
+	}
+	return t, md.State, nil
+}

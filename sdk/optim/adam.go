@@ -1,0 +1,145 @@
+package optim
+
+import (
+	"fmt"
+	"math"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Adam is the Adam optimiser. The zero value is not usable; use NewAdam.
+//
+// The update of Kingma & Ba (2015), Algorithm 1, for a parameter θ with
+// gradient g at step t:
+//
+//	m ← β1·m + (1-β1)·g
+//	v ← β2·v + (1-β2)·g²
+//	θ ← θ - η · (m / (1-β1^t)) / (sqrt(v / (1-β2^t)) + ε)
+//
+// which is also what PyTorch's torch.optim.Adam computes.
+type Adam struct {
+	LR, Beta1, Beta2, Eps float64
+	// T is the number of steps taken.
+	T int
+	// M and V are the first and second moment estimates, one slice per
+	// parameter in the order the parameters are passed to Step. They are
+	// allocated at the first step.
+	M, V [][]float32
+}
+
+// NewAdam returns Adam with learning rate lr, β1 = beta1, β2 = 0.999 and
+// ε = 1e-8.
+func NewAdam(lr, beta1 float64) *Adam {
+	return &Adam{LR: lr, Beta1: beta1, Beta2: 0.999, Eps: 1e-8}
+}
+
+// Update applies one Adam step to params given their gradients; params[i]
+// is changed in place. Parameters must be passed in the same order at every
+// step.
+func (a *Adam) Update(params, grads [][]float32) error {
+	if len(params) != len(grads) {
+		return fmt.Errorf("optim: %d parameters but %d gradients", len(params), len(grads))
+	}
+	if err := a.ensure(params); err != nil {
+		return err
+	}
+	a.T++
+	for i := range params {
+		if len(grads[i]) != len(params[i]) {
+			return fmt.Errorf("optim: parameter %d has %d values but its gradient %d", i, len(params[i]), len(grads[i]))
+		}
+		a.apply(params[i], grads[i], a.M[i], a.V[i], a.T)
+	}
+	return nil
+}
+
+// UpdateRows applies one Adam step to the rows of a single parameter whose
+// entry in active is true; a parameter of len(active) rows holds rowLen
+// values per row. Rows that are not active keep their values and moments.
+// All active rows must have taken the same number of steps before, as they
+// do when rows stop for good once inactive; T counts those steps.
+func (a *Adam) UpdateRows(param, grad []float32, rowLen int, active []bool) error {
+	if len(param) != len(grad) || len(param) != rowLen*len(active) {
+		return fmt.Errorf("optim: parameter of %d values, gradient of %d, %d rows of %d", len(param), len(grad), len(active), rowLen)
+	}
+	if err := a.ensure([][]float32{param}); err != nil {
+		return err
+	}
+	a.T++
+	for r, on := range active {
+		if !on {
+			continue
+		}
+		lo, hi := r*rowLen, (r+1)*rowLen
+		a.apply(param[lo:hi], grad[lo:hi], a.M[0][lo:hi], a.V[0][lo:hi], a.T)
+	}
+	return nil
+}
+
+func (a *Adam) ensure(params [][]float32) error {
+	if a.M == nil {
+		a.M = make([][]float32, len(params))
+		a.V = make([][]float32, len(params))
+		for i, p := range params {
+			a.M[i] = make([]float32, len(p))
+			a.V[i] = make([]float32, len(p))
+		}
+		return nil
+	}
+	if len(a.M) != len(params) || len(a.V) != len(params) {
+		return fmt.Errorf("optim: state for %d parameters, called with %d", len(a.M), len(params))
+	}
+	for i, p := range params {
+		if len(a.M[i]) != len(p) || len(a.V[i]) != len(p) {
+			return fmt.Errorf("optim: state of parameter %d has %d values, parameter %d", i, len(a.M[i]), len(p))
+		}
+	}
+	return nil
+}
+
+func (a *Adam) apply(p, g, m, v []float32, t int) {
+	b1, b2 := float32(a.Beta1), float32(a.Beta2)
+	c1 := 1 - math.Pow(a.Beta1, float64(t))
+	c2 := 1 - math.Pow(a.Beta2, float64(t))
+	step := float32(a.LR / c1)
+	invC2 := float32(1 / c2)
+	eps := float32(a.Eps)
+	for j, gj := range g {
+		mj := b1*m[j] + (1-b1)*gj
+		vj := b2*v[j] + (1-b2)*gj*gj
+		m[j], v[j] = mj, vj
+		p[j] -= step * mj / (float32(math.Sqrt(float64(vj*invC2))) + eps)
+	}
+}
+
+// Step implements gorgonia.Solver: each ValueGrad must hold a float32
+// *tensor.Dense value and gradient. Unlike gorgonia's solvers it leaves the
+// gradients untouched.
+func (a *Adam) Step(model []gorgonia.ValueGrad) error {
+	params := make([][]float32, len(model))
+	grads := make([][]float32, len(model))
+	for i, vg := range model {
+		g, err := vg.Grad()
+		if err != nil {
+			return fmt.Errorf("optim: gradient of parameter %d: %w", i, err)
+		}
+		var ok bool
+		if params[i], ok = float32s(vg.Value()); !ok {
+			return fmt.Errorf("optim: parameter %d is not a float32 tensor", i)
+		}
+		if grads[i], ok = float32s(g); !ok {
+			return fmt.Errorf("optim: gradient of parameter %d is not a float32 tensor", i)
+		}
+	}
+	return a.Update(params, grads)
+}
+
+func float32s(v gorgonia.Value) ([]float32, bool) {
+	d, ok := v.(*tensor.Dense)
+	if !ok {
+		return nil, false
+	}
+	f, ok := d.Data().([]float32)
+	return f, ok
+}

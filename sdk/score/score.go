@@ -1,0 +1,254 @@
+package score
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/go-gota/gota/dataframe"
+	"github.com/go-gota/gota/series"
+
+	"github.com/anogo/anogo/sdk/data"
+	"github.com/anogo/anogo/sdk/dcgan"
+	"github.com/anogo/anogo/sdk/mapper"
+)
+
+// Names of the scores, as they appear in tables and CSV files.
+const (
+	R    = "R"     // residual score, Eq. (3) at z_Γ
+	D    = "D"     // discrimination score with feature matching, Eq. (4)
+	A    = "A"     // anomaly score, Eq. (6)
+	RRef = "R_ref" // residual score of the GAN_R mapping
+	DRef = "Dhat"  // reference discrimination score, Sec. 2.2.2
+	ARef = "Ahat"  // reference anomaly score of GAN_R
+	PD   = "PD"    // 1 - D(x), the discriminator on the query
+)
+
+// Result is what a scorer says of one sample.
+type Result struct {
+	ID    string
+	Label int
+	// Scores by name (R, D, A, ...).
+	Scores map[string]float64
+	// Recon is the model's reconstruction G(z_Γ) and Residual the residual
+	// image |x - G(z_Γ)|, the anomaly map; nil when the scorer makes none.
+	Recon, Residual *data.Image
+	// Query and Mask are the sample's image and pixel annotation.
+	Query, Mask *data.Image
+	// Z is the latent code found, if any.
+	Z []float32
+}
+
+// Scorer scores samples. Columns lists the names of the scores it
+// produces, in table order.
+type Scorer interface {
+	Score(ctx context.Context, samples []data.Sample) ([]Result, error)
+	Columns() []string
+}
+
+// AnoGAN scores with a trained DCGAN: it maps every query with the
+// feature-matching loss (R, D, A and the residual image), optionally maps
+// it again with the reference loss (R_ref, Dhat, Ahat: the GAN_R baseline),
+// and runs D on the query (PD).
+type AnoGAN struct {
+	Model *dcgan.Model
+	// Mapping holds the mapping settings (steps, λ, learning rate, batch,
+	// early stop, seed); its Model and Loss are set by the scorer.
+	Mapping mapper.Iterative
+	// Reference also runs the GAN_R mapping.
+	Reference bool
+}
+
+// Columns implements Scorer.
+func (s *AnoGAN) Columns() []string {
+	if s.Reference {
+		return []string{R, D, A, RRef, DRef, ARef, PD}
+	}
+	return []string{R, D, A, PD}
+}
+
+// Score implements Scorer.
+func (s *AnoGAN) Score(ctx context.Context, samples []data.Sample) ([]Result, error) {
+	if s.Model == nil {
+		return nil, fmt.Errorf("score: no model")
+	}
+	fm := s.Mapping
+	fm.Model, fm.Loss = s.Model, mapper.FeatureMatching
+	lat, err := fm.Map(ctx, samples)
+	if err != nil {
+		return nil, err
+	}
+	var ref []mapper.Latent
+	if s.Reference {
+		rm := s.Mapping
+		rm.Model, rm.Loss = s.Model, mapper.Reference
+		if ref, err = rm.Map(ctx, samples); err != nil {
+			return nil, err
+		}
+	}
+	pd, err := DiscriminatorScores(s.Model, samples)
+	if err != nil {
+		return nil, err
+	}
+	lam := fm.Lambda
+	if lam == 0 && !fm.NoLambda {
+		lam = 0.1
+	}
+	out := make([]Result, len(samples))
+	for i, smp := range samples {
+		l := lat[i]
+		sc := map[string]float64{
+			R:  l.Residual,
+			D:  l.Discrimination,
+			A:  Anomaly(l.Residual, l.Discrimination, lam),
+			PD: pd[i],
+		}
+		if ref != nil {
+			sc[RRef] = ref[i].Residual
+			sc[DRef] = ref[i].Discrimination
+			sc[ARef] = Anomaly(ref[i].Residual, ref[i].Discrimination, lam)
+		}
+		out[i] = Result{
+			ID: smp.ID, Label: smp.Label, Scores: sc,
+			Recon: l.Recon, Residual: ResidualImage(smp.Image, l.Recon),
+			Query: smp.Image, Mask: smp.Mask, Z: l.Z,
+		}
+	}
+	return out, nil
+}
+
+// Anomaly is Eq. (6): A = (1 - λ)·R + λ·D.
+func Anomaly(r, d, lambda float64) float64 { return (1-lambda)*r + lambda*d }
+
+// ResidualImage returns x_R = |x - recon| (Sec. 2.3).
+func ResidualImage(x, recon *data.Image) *data.Image {
+	out := data.NewImage(x.H, x.W)
+	for i := range out.Pix {
+		out.Pix[i] = float32(math.Abs(float64(x.Pix[i] - recon.Pix[i])))
+	}
+	return out
+}
+
+// DiscriminatorScores returns P_D for each sample: 1 - D(x) =
+// 1 - sigmoid(logit), with D in eval mode and no mapping.
+func DiscriminatorScores(m *dcgan.Model, samples []data.Sample) ([]float64, error) {
+	const bs = 64
+	inf, err := m.NewInference(bs)
+	if err != nil {
+		return nil, err
+	}
+	px := m.Config.Size * m.Config.Size
+	out := make([]float64, 0, len(samples))
+	buf := make([]float32, 0, bs*px)
+	for lo := 0; lo < len(samples); lo += bs {
+		hi := min(lo+bs, len(samples))
+		buf = buf[:0]
+		for _, s := range samples[lo:hi] {
+			if s.Image.H*s.Image.W != px {
+				return nil, fmt.Errorf("score: %s is %dx%d, the model takes %dx%d", s.ID, s.Image.H, s.Image.W, m.Config.Size, m.Config.Size)
+			}
+			buf = append(buf, s.Image.Pix...)
+		}
+		logits, _, err := inf.Discriminate(buf)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range logits {
+			out = append(out, 1/(1+math.Exp(float64(l))))
+		}
+	}
+	return out, nil
+}
+
+// Table returns one row per result with columns id, label and the given
+// score columns (all scores of the first result, sorted, when cols is
+// empty).
+func Table(results []Result, cols ...string) dataframe.DataFrame {
+	if len(cols) == 0 && len(results) > 0 {
+		for k := range results[0].Scores {
+			cols = append(cols, k)
+		}
+		slices.Sort(cols)
+	}
+	ids := make([]string, len(results))
+	labels := make([]int, len(results))
+	for i, r := range results {
+		ids[i], labels[i] = r.ID, r.Label
+	}
+	ss := []series.Series{series.New(ids, series.String, "id"), series.New(labels, series.Int, "label")}
+	for _, c := range cols {
+		v := make([]float64, len(results))
+		for i, r := range results {
+			x, ok := r.Scores[c]
+			if !ok {
+				x = math.NaN()
+			}
+			v[i] = x
+		}
+		ss = append(ss, series.New(v, series.Float, c))
+	}
+	return dataframe.New(ss...)
+}
+
+// Column returns the named score of every result.
+func Column(results []Result, name string) []float64 {
+	out := make([]float64, len(results))
+	for i, r := range results {
+		out[i] = r.Scores[name]
+	}
+	return out
+}
+
+// Labels returns the label of every result.
+func Labels(results []Result) []int {
+	out := make([]int, len(results))
+	for i, r := range results {
+		out[i] = r.Label
+	}
+	return out
+}
+
+// ReadTable reads a scores CSV (as written by metrics.WriteCSV of a Table)
+// back into results, without images.
+func ReadTable(df dataframe.DataFrame) ([]Result, error) {
+	if df.Err != nil {
+		return nil, df.Err
+	}
+	names := df.Names()
+	idCol, labelCol := -1, -1
+	for i, n := range names {
+		switch n {
+		case "id":
+			idCol = i
+		case "label":
+			labelCol = i
+		}
+	}
+	if idCol < 0 || labelCol < 0 {
+		return nil, fmt.Errorf("score: table has no id and label columns (columns %v)", names)
+	}
+	rows, _ := df.Dims()
+	out := make([]Result, rows)
+	for r := 0; r < rows; r++ {
+		res := Result{ID: df.Elem(r, idCol).String(), Scores: map[string]float64{}}
+		l, err := strconv.Atoi(df.Elem(r, labelCol).String())
+		if err != nil {
+			return nil, fmt.Errorf("score: row %d: label %q is not an integer", r+1, df.Elem(r, labelCol).String())
+		}
+		res.Label = l
+		for c, n := range names {
+			if c == idCol || c == labelCol {
+				continue
+			}
+			v, err := strconv.ParseFloat(df.Elem(r, c).String(), 64)
+			if err != nil {
+				return nil, fmt.Errorf("score: row %d, column %s: %q is not a number", r+1, n, df.Elem(r, c).String())
+			}
+			res.Scores[n] = v
+		}
+		out[r] = res
+	}
+	return out, nil
+}
