@@ -1,0 +1,346 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"time"
+
+	"github.com/go-gota/gota/dataframe"
+
+	"github.com/anogo/anogo/datasets"
+	"github.com/anogo/anogo/sdk/acae"
+	"github.com/anogo/anogo/sdk/anogan"
+	"github.com/anogo/anogo/sdk/dcgan"
+	"github.com/anogo/anogo/sdk/display"
+	"github.com/anogo/anogo/sdk/metrics"
+	"github.com/anogo/anogo/sdk/score"
+	"github.com/anogo/anogo/sdk/train"
+)
+
+const usage = `usage: anogo <command> [flags]
+
+commands:
+  data SOURCE    describe a data source (counts per split and class, sizes, range, md5)
+  train          train a DCGAN (and optionally the aCAE baseline) on normal images
+  score          map and score test images; writes a scores CSV
+  eval           Table 1 (precision, recall, sensitivity, specificity at Youden's cut-off, AUC) from a scores CSV
+  demo           the whole AnoGAN experiment on the embedded OCT phantom
+
+Run "anogo <command> -h" for the flags of a command.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "anogo:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "data":
+		return cmdData(rest, stdout, stderr)
+	case "train":
+		return cmdTrain(ctx, rest, stdout, stderr)
+	case "score":
+		return cmdScore(ctx, rest, stdout, stderr)
+	case "eval":
+		return cmdEval(rest, stdout, stderr)
+	case "demo":
+		return cmdDemo(ctx, rest, stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+func cmdData(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("data", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, "usage: anogo data SOURCE") }
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return flag.ErrHelp
+	}
+	src, err := datasets.Open(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	return datasets.Describe(stdout, src)
+}
+
+// settings registers the flags shared by train, score and demo and returns
+// a function that resolves them into a Config.
+func settings(fs *flag.FlagSet, defaultSetting string) func() (anogan.Config, error) {
+	setting := fs.String("setting", defaultSetting, "starting setting: small, demo or paper")
+	src := fs.String("data", "", "data source (default: the setting's, the phantom)")
+	size := fs.Int("size", 0, "image size the model sees: 28, 32 or 64")
+	width := fs.Int("width", 0, "base channel width (paper: 64)")
+	latent := fs.Int("latent", 0, "size of z (paper: 100)")
+	steps := fs.Int("steps", 0, "training steps (overrides -epochs)")
+	epochs := fs.Int("epochs", 0, "training epochs (paper: 20)")
+	batch := fs.Int("batch", 0, "batch size")
+	lr := fs.Float64("lr", 0, "Adam learning rate for training (DCGAN: 2e-4)")
+	patch := fs.Int("patch", -1, "patch size cut from source images (0: whole images)")
+	perImage := fs.Int("per-image", 0, "patches per image")
+	maxTrain := fs.Int("max-train", -1, "cap on training images (0: all)")
+	perClass := fs.Int("test-per-class", -1, "balanced test set: this many normal and anomalous (0: whole test split)")
+	maxTest := fs.Int("max-test", -1, "cap on test samples when not balanced (0: all)")
+	mapSteps := fs.Int("map-steps", 0, "mapping steps Γ (paper: 500)")
+	lambda := fs.Float64("lambda", 0, "λ of Eqs. 5 and 6 (paper: 0.1)")
+	mapLR := fs.Float64("map-lr", 0, "Adam learning rate on z")
+	tol := fs.Float64("map-tol", -1, "per-query early stop tolerance (0: off)")
+	acaeSteps := fs.Int("acae-steps", -1, "aCAE training steps (0: no aCAE)")
+	seed := fs.Uint64("seed", 0, "seed of training, patches and mapping (0: the setting's)")
+	contaminated := fs.Bool("contaminated", false, "keep anomalous images of the training split")
+	return func() (anogan.Config, error) {
+		cfg, err := anogan.Setting(*setting)
+		if err != nil {
+			return cfg, err
+		}
+		set := func(dst *int, v int) {
+			if v > 0 {
+				*dst = v
+			}
+		}
+		setNonNeg := func(dst *int, v int) {
+			if v >= 0 {
+				*dst = v
+			}
+		}
+		if *src != "" {
+			cfg.Data = *src
+		}
+		set(&cfg.Model.Size, *size)
+		set(&cfg.Model.Width, *width)
+		set(&cfg.Model.Latent, *latent)
+		if *epochs > 0 {
+			cfg.Epochs, cfg.Steps = *epochs, 0
+		}
+		set(&cfg.Steps, *steps)
+		set(&cfg.Train.BatchSize, *batch)
+		if *lr > 0 {
+			cfg.Train.LR = *lr
+		}
+		setNonNeg(&cfg.PatchSize, *patch)
+		set(&cfg.PatchesPerImage, *perImage)
+		setNonNeg(&cfg.MaxTrain, *maxTrain)
+		setNonNeg(&cfg.TestPerClass, *perClass)
+		setNonNeg(&cfg.MaxTest, *maxTest)
+		set(&cfg.Mapping.Steps, *mapSteps)
+		if *lambda > 0 {
+			cfg.Mapping.Lambda = *lambda
+		}
+		if *mapLR > 0 {
+			cfg.Mapping.LR = *mapLR
+		}
+		if *tol >= 0 {
+			cfg.Mapping.Tol = *tol
+		}
+		setNonNeg(&cfg.ACAESteps, *acaeSteps)
+		if *seed > 0 {
+			cfg.Seed, cfg.Train.Seed, cfg.Mapping.Seed = *seed, *seed, *seed
+		}
+		cfg.Contaminated = *contaminated
+		return cfg, cfg.Model.Validate()
+	}
+}
+
+// progress returns a training hook that shows a progress bar (in a
+// notebook or on stderr).
+func progress(label string) train.Hook {
+	var p *display.Progress
+	return func(in train.Info) error {
+		if p == nil {
+			p = display.NewProgress(in.Total, label)
+		}
+		p.Update(in.Step, in.Losses)
+		if in.Step == in.Total {
+			p.Done()
+			p = nil
+		}
+		return nil
+	}
+}
+
+func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("train", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	resolve := settings(fs, "demo")
+	out := fs.String("out", "model.ckpt", "checkpoint of the trained DCGAN")
+	acaeOut := fs.String("acae-out", "", "checkpoint of the trained aCAE (empty: no aCAE)")
+	resume := fs.String("resume", "", "resume DCGAN training from this checkpoint")
+	every := fs.Int("checkpoint-every", 500, "checkpoint every N steps")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := resolve()
+	if err != nil {
+		return err
+	}
+	d, err := anogan.Prepare(cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "training %v on %d images from %s\n", cfg.Model, len(d.Train), cfg.Data)
+	var tr *dcgan.Trainer
+	var st train.State
+	if *resume != "" {
+		if tr, st, err = dcgan.Resume(*resume, cfg.Model); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "resuming from %s at step %d\n", *resume, st.Step)
+	} else {
+		m, err := dcgan.New(cfg.Model, cfg.Train.Seed)
+		if err != nil {
+			return err
+		}
+		if tr, err = dcgan.NewTrainer(m, cfg.Train); err != nil {
+			return err
+		}
+	}
+	opt := train.Options{Epochs: cfg.Epochs, Steps: cfg.Steps, BatchSize: cfg.Train.BatchSize, Seed: cfg.Train.Seed,
+		CheckpointPath: *out, CheckpointEvery: *every, Hooks: []train.Hook{progress("DCGAN")}}
+	if st, err = train.Run(ctx, tr, d.Train, opt, st); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s (step %d)\n", *out, st.Step)
+	if *acaeOut != "" && cfg.ACAESteps > 0 {
+		if _, err := anogan.TrainACAE(ctx, cfg, d, *acaeOut, progress("aCAE")); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s\n", *acaeOut)
+	}
+	return nil
+}
+
+func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("score", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	resolve := settings(fs, "demo")
+	model := fs.String("model", "model.ckpt", "trained DCGAN checkpoint")
+	acaePath := fs.String("acae", "", "trained aCAE checkpoint (adds the aCAE column)")
+	out := fs.String("out", "scores.csv", "scores CSV to write")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := resolve()
+	if err != nil {
+		return err
+	}
+	m, err := dcgan.Load(*model)
+	if err != nil {
+		return err
+	}
+	cfg.Model = m.Config
+	var ae *acae.Model
+	if *acaePath != "" {
+		if ae, err = acae.Load(*acaePath); err != nil {
+			return err
+		}
+	}
+	d, err := anogan.Prepare(cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "scoring %d test samples from %s (%d mapping steps)\n", len(d.Test), cfg.Data, cfg.Mapping.Steps)
+	t0 := time.Now()
+	res, err := anogan.Score(ctx, cfg, m, ae, d.Test)
+	if err != nil {
+		return err
+	}
+	cols := anogan.Columns
+	if ae == nil {
+		cols = cols[:len(cols)-1]
+	}
+	if err := metrics.WriteCSV(score.Table(res, cols...), *out); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s (%d rows, %s)\n", *out, len(res), time.Since(t0).Round(time.Second))
+	return nil
+}
+
+func cmdEval(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	in := fs.String("scores", "scores.csv", "scores CSV written by anogo score")
+	out := fs.String("out", "", "Table 1 CSV to write (empty: print only)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	f, err := os.Open(*in)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	df := dataframe.ReadCSV(f, dataframe.WithTypes(map[string]any{}))
+	if df.Err != nil {
+		return fmt.Errorf("reading %s: %w", *in, df.Err)
+	}
+	res, err := score.ReadTable(df)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", *in, err)
+	}
+	t1 := anogan.Table1(res)
+	if t1.Err != nil {
+		return fmt.Errorf("%s: %w", *in, t1.Err)
+	}
+	fmt.Fprintln(stdout, t1)
+	if *out != "" {
+		if err := metrics.WriteCSV(t1, *out); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s\n", *out)
+	}
+	return nil
+}
+
+func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	resolve := settings(fs, "demo")
+	out := fs.String("out", filepath.Join("out", "demo"), "output directory")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := resolve()
+	if err != nil {
+		return err
+	}
+	cfg.Out = *out
+	t0 := time.Now()
+	fmt.Fprintf(stdout, "anogo demo: AnoGAN on %s, %v, %d training steps, %d mapping steps -> %s\n",
+		cfg.Data, cfg.Model, cfg.Steps, cfg.Mapping.Steps, cfg.Out)
+	r, err := anogan.Run(ctx, cfg, progress("training"))
+	if err != nil {
+		return err
+	}
+	if err := anogan.Figures(r, filepath.Join(cfg.Out, "figures")); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, r.Table1)
+	fmt.Fprintf(stdout, "wrote %s/{table1.csv,scores.csv,train_scores.csv,model.ckpt,acae.ckpt,figures/} in %s\n",
+		cfg.Out, time.Since(t0).Round(time.Second))
+	return nil
+}

@@ -1,0 +1,319 @@
+package display
+
+import (
+	"bytes"
+	"image"
+	"image/png"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/anogo/anogo/sdk/data"
+	"github.com/go-gota/gota/dataframe"
+	"github.com/go-gota/gota/series"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
+)
+
+// recorder is a fake notebook front end.
+type recorder struct {
+	html    []string
+	png     [][]byte
+	updates []string // "id: html"
+}
+
+func (r *recorder) HTML(s string)           { r.html = append(r.html, s) }
+func (r *recorder) PNG(b []byte)            { r.png = append(r.png, b) }
+func (r *recorder) UpdateHTML(id, s string) { r.updates = append(r.updates, id+": "+s) }
+func (r *recorder) count() int              { return len(r.html) + len(r.png) + len(r.updates) }
+
+// inNotebook makes the package believe it runs in a notebook until the test
+// ends, and returns what it shows.
+func inNotebook(t *testing.T) *recorder {
+	t.Helper()
+	r := &recorder{}
+	old := front
+	front = r
+	t.Cleanup(func() { front = old })
+	return r
+}
+
+func TestNotNotebook(t *testing.T) {
+	if IsNotebook() {
+		t.Fatal("IsNotebook() = true in a test")
+	}
+	// Nothing is shown and bad input is not even looked at.
+	HTML("<b>x</b>")
+	Table(dataframe.New(series.New([]float64{1}, series.Float, "a")))
+	if err := PNG(nil); err != nil {
+		t.Errorf("PNG(nil) outside a notebook: %v", err)
+	}
+	if err := Plot(nil, 0, 0); err != nil {
+		t.Errorf("Plot(nil) outside a notebook: %v", err)
+	}
+	if err := Images(nil, 0, 0); err != nil {
+		t.Errorf("Images(nil) outside a notebook: %v", err)
+	}
+}
+
+func TestTableHTML(t *testing.T) {
+	df := dataframe.New(
+		series.New([]string{"<b>a&b</b>", `"q"`}, series.String, "id<x>"),
+		series.New([]float64{0.912345, 12345.6}, series.Float, "auc"),
+		series.New([]int{1, 0}, series.Int, "label"),
+	)
+	got := TableHTML(df)
+	want := `<table class="anogo-table">
+<thead><tr><th>id&lt;x&gt;</th><th>auc</th><th>label</th></tr></thead>
+<tbody>
+<tr><td>&lt;b&gt;a&amp;b&lt;/b&gt;</td><td style="text-align:right">0.9123</td><td style="text-align:right">1</td></tr>
+<tr><td>&#34;q&#34;</td><td style="text-align:right">1.235e+04</td><td style="text-align:right">0</td></tr>
+</tbody>
+</table>
+`
+	if got != want {
+		t.Errorf("TableHTML:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestTableHTMLError(t *testing.T) {
+	df := dataframe.New(series.New([]float64{1}, series.Float, "a")).Select("missing<col>")
+	if df.Err == nil {
+		t.Fatal("Select of a missing column gave no error")
+	}
+	got := TableHTML(df)
+	if !strings.HasPrefix(got, `<pre class="anogo-error">display: table: `) || strings.Contains(got, "<col>") {
+		t.Errorf("TableHTML of a failed DataFrame = %q", got)
+	}
+}
+
+func TestTableHTMLEmpty(t *testing.T) {
+	got := TableHTML(dataframe.DataFrame{})
+	if !strings.Contains(got, "<thead><tr></tr></thead>\n<tbody>\n</tbody>") {
+		t.Errorf("TableHTML(empty) = %q", got)
+	}
+}
+
+func TestFormatFloat(t *testing.T) {
+	for i, c := range []struct {
+		v    float64
+		want string
+	}{
+		{0.912345, "0.9123"},
+		{0.5, "0.5"},
+		{1234.56, "1235"},
+		{12345.6, "1.235e+04"},
+		{-0.000123456, "-0.0001235"},
+		{0, "0"},
+	} {
+		if got := FormatFloat(c.v); got != c.want {
+			t.Errorf("%d: FormatFloat(%v) = %q, want %q", i, c.v, got, c.want)
+		}
+	}
+}
+
+func TestTableInNotebook(t *testing.T) {
+	r := inNotebook(t)
+	df := dataframe.New(series.New([]float64{0.25}, series.Float, "x"))
+	Table(df)
+	if len(r.html) != 1 || r.html[0] != TableHTML(df) {
+		t.Errorf("Table sent %q", r.html)
+	}
+}
+
+func TestGrey(t *testing.T) {
+	for i, c := range []struct {
+		v    float32
+		want uint8
+	}{
+		{-1, 0}, {1, 255}, {0, 128}, {-2, 0}, {3, 255}, {0.5, 191},
+	} {
+		if got := Grey(c.v); got != c.want {
+			t.Errorf("%d: Grey(%v) = %d, want %d", i, c.v, got, c.want)
+		}
+	}
+}
+
+func TestGrid(t *testing.T) {
+	a := &data.Image{H: 1, W: 2, Pix: []float32{-1, 1}}
+	b := &data.Image{H: 2, W: 1, Pix: []float32{0, 1}}
+	c := &data.Image{H: 1, W: 1, Pix: []float32{-1}}
+	g, err := Grid([]*data.Image{a, b, c}, 2, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Tiles are 2x2 source pixels, 4x4 output pixels; 2 columns, 2 rows,
+	// 2-pixel gaps: 4+2+4 = 10 wide and high.
+	if got := g.Bounds(); got != image.Rect(0, 0, 10, 10) {
+		t.Fatalf("Grid bounds %v, want 10x10", got)
+	}
+	for i, c := range []struct {
+		x, y int
+		want uint8
+	}{
+		{0, 0, 0}, {1, 1, 0}, {2, 0, 255}, {3, 1, 255}, // a
+		{0, 2, 255},                                        // below a: tile background
+		{4, 0, 255},                                        // gap
+		{6, 0, 128}, {7, 1, 128}, {6, 2, 255}, {8, 0, 255}, // b and the empty part of its tile
+		{0, 6, 0}, {1, 7, 0}, {2, 6, 255}, // c
+		{6, 6, 255}, // empty last tile
+	} {
+		if got := g.GrayAt(c.x, c.y).Y; got != c.want {
+			t.Errorf("%d: pixel (%d,%d) = %d, want %d", i, c.x, c.y, got, c.want)
+		}
+	}
+}
+
+func TestGridErrors(t *testing.T) {
+	for i, imgs := range [][]*data.Image{
+		nil,
+		{nil},
+		{{H: 2, W: 2, Pix: []float32{0}}},
+	} {
+		if _, err := Grid(imgs, 1, 1); err == nil || !strings.HasPrefix(err.Error(), "display: Grid:") {
+			t.Errorf("%d: Grid error = %v", i, err)
+		}
+	}
+}
+
+func TestImagesInNotebook(t *testing.T) {
+	r := inNotebook(t)
+	im := &data.Image{H: 2, W: 3, Pix: []float32{-1, 0, 1, 1, 0, -1}}
+	if err := Images([]*data.Image{im, im}, 0, 3); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.png) != 1 {
+		t.Fatalf("Images sent %d PNGs", len(r.png))
+	}
+	got, err := png.Decode(bytes.NewReader(r.png[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := got.Bounds(); b.Dx() != 2*9+gridGap || b.Dy() != 6 {
+		t.Errorf("PNG size %v, want %dx6", b, 2*9+gridGap)
+	}
+	if err := Images([]*data.Image{nil}, 1, 1); err == nil {
+		t.Error("Images with a nil image: no error")
+	}
+}
+
+func TestPlotInNotebook(t *testing.T) {
+	r := inNotebook(t)
+	p := plot.New()
+	p.Title.Text = "test"
+	if err := Plot(p, 4*vg.Centimeter, 3*vg.Centimeter); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.png) != 1 || !bytes.HasPrefix(r.png[0], []byte("\x89PNG")) {
+		t.Fatalf("Plot sent %d images", len(r.png))
+	}
+	if err := Plot(nil, vg.Centimeter, vg.Centimeter); err == nil {
+		t.Error("Plot(nil): no error")
+	}
+	if err := Plot(p, 0, vg.Centimeter); err == nil {
+		t.Error("Plot of width 0: no error")
+	}
+}
+
+// clock is a fake clock that the test moves forward.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func newTestProgress(total int, label string) (*Progress, *clock, *bytes.Buffer) {
+	p := NewProgress(total, label)
+	c := &clock{t: time.Date(2017, 3, 17, 0, 0, 0, 0, time.UTC)}
+	p.now = c.now
+	p.start = c.t
+	var buf bytes.Buffer
+	p.Out = &buf
+	return p, c, &buf
+}
+
+func TestProgressText(t *testing.T) {
+	p, c, buf := newTestProgress(100, "train")
+	c.t = c.t.Add(2 * time.Second)
+	p.Update(10, map[string]float64{"g_loss": 0.70123, "d_loss": 1.5})
+	want := "\rtrain  10% [##..................] 10/100 [5 it/s, 2s, ETA 18s] d_loss=1.5 g_loss=0.7012"
+	if got := buf.String(); got != want {
+		t.Errorf("first line\n%q\nwant\n%q", got, want)
+	}
+}
+
+func TestProgressThrottle(t *testing.T) {
+	p, c, buf := newTestProgress(10, "")
+	// One redraw at the first update, none until 250ms have passed, one
+	// at step == total, and the final one at Done.
+	start := c.t
+	for i, ms := range []int{0, 100, 200, 300, 400, 500, 600} {
+		c.t = start.Add(time.Duration(ms) * time.Millisecond)
+		p.Update(i+1, nil)
+	}
+	// Updates at 0, 300 and 600ms redraw.
+	if n := strings.Count(buf.String(), "\r"); n != 3 {
+		t.Errorf("%d redraws after 7 updates over 600ms, want 3:\n%q", n, buf.String())
+	}
+	p.Update(10, nil) // step == total: redraw at once
+	if n := strings.Count(buf.String(), "\r"); n != 4 {
+		t.Errorf("%d redraws after the last step, want 4", n)
+	}
+	p.Done()
+	p.Done()
+	p.Update(11, nil)
+	s := buf.String()
+	if n := strings.Count(s, "\r"); n != 5 || !strings.HasSuffix(s, "\n") || strings.Count(s, "\n") != 1 {
+		t.Errorf("after Done: %q", s)
+	}
+	if !strings.Contains(s[strings.LastIndex(s, "\r"):], "100% [####################] 10/10") {
+		t.Errorf("final line: %q", s[strings.LastIndex(s, "\r"):])
+	}
+}
+
+func TestProgressBlanksLongerLine(t *testing.T) {
+	p, c, buf := newTestProgress(0, "x")
+	c.t = c.t.Add(time.Second)
+	p.Update(1, map[string]float64{"loss": 123.456})
+	first := buf.Len()
+	buf.Reset()
+	p.Done()
+	// Same values: the final line is as long as the first plus "\n".
+	if buf.Len() != first+1 {
+		t.Errorf("final line %q is %d bytes, first was %d", buf.String(), buf.Len(), first)
+	}
+	if !strings.HasPrefix(buf.String(), "\rx 1 [1 it/s, 1s, ETA ?] loss=123.5") {
+		t.Errorf("unknown total: %q", buf.String())
+	}
+}
+
+func TestProgressNilWriter(t *testing.T) {
+	p, _, _ := newTestProgress(3, "quiet")
+	p.Out = nil
+	p.Update(1, nil)
+	p.Done() // must not panic
+}
+
+func TestProgressNotebook(t *testing.T) {
+	r := inNotebook(t)
+	p, c, buf := newTestProgress(4, "<fit>")
+	c.t = c.t.Add(time.Second)
+	p.Update(1, map[string]float64{"loss": 0.5})
+	c.t = c.t.Add(10 * time.Millisecond)
+	p.Update(2, nil) // throttled
+	p.Done()
+	if buf.Len() != 0 {
+		t.Errorf("text written in a notebook: %q", buf.String())
+	}
+	if len(r.updates) != 2 || len(r.html)+len(r.png) != 0 {
+		t.Fatalf("got %d updates, %d other outputs", len(r.updates), r.count()-len(r.updates))
+	}
+	id := p.id + ": "
+	if p.id == "" || !strings.HasPrefix(r.updates[0], id) || !strings.HasPrefix(r.updates[1], id) {
+		t.Errorf("updates not in one block %q: %q", p.id, r.updates)
+	}
+	last := r.updates[1]
+	for _, s := range []string{"<b>&lt;fit&gt;</b>", `<progress value="2" max="4"`, "50%", "2/4", "loss=0.5", "ETA"} {
+		if !strings.Contains(last, s) {
+			t.Errorf("final HTML lacks %q: %s", s, last)
+		}
+	}
+}
