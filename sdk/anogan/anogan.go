@@ -1,7 +1,9 @@
 package anogan
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -56,7 +58,11 @@ type Config struct {
 	// Seed seeds patch positions; Train.Seed and Mapping.Seed are separate.
 	Seed uint64
 	// Out is the output directory of Run ("" writes nothing).
-	Out string
+	Out string `json:"-"`
+	// Reuse makes Run load the models from Out instead of training them
+	// when Out holds models trained with the same settings (training.json
+	// records them), so re-running a notebook never retrains.
+	Reuse bool `json:"-"`
 }
 
 // Small is a setting for tests and quick notebook runs: 28x28 patches,
@@ -357,12 +363,25 @@ func Run(ctx context.Context, cfg Config, hooks ...train.Hook) (*Report, error) 
 		}
 	}
 	r := &Report{Config: cfg, Data: d}
-	if r.GAN, err = TrainGAN(ctx, cfg, d, out("model.ckpt"), hooks...); err != nil {
-		return nil, err
+	reused := false
+	if cfg.Reuse && cfg.Out != "" {
+		if r.GAN, r.ACAE, reused = load(cfg); reused {
+			fmt.Fprintf(os.Stderr, "anogan: reusing the models trained with the same settings in %s\n", cfg.Out)
+		}
 	}
-	if cfg.ACAESteps > 0 {
-		if r.ACAE, err = TrainACAE(ctx, cfg, d, out("acae.ckpt"), hooks...); err != nil {
+	if !reused {
+		if r.GAN, err = TrainGAN(ctx, cfg, d, out("model.ckpt"), hooks...); err != nil {
 			return nil, err
+		}
+		if cfg.ACAESteps > 0 {
+			if r.ACAE, err = TrainACAE(ctx, cfg, d, out("acae.ckpt"), hooks...); err != nil {
+				return nil, err
+			}
+		}
+		if cfg.Out != "" {
+			if err := saveSettings(cfg); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if r.Test, err = Score(ctx, cfg, r.GAN, r.ACAE, d.Test); err != nil {
@@ -397,4 +416,44 @@ func (r *Report) Write(dir string) error {
 		}
 	}
 	return metrics.WriteCSV(r.Table1, filepath.Join(dir, "table1.csv"))
+}
+
+// trainingSettings are the settings that determine the trained models.
+func trainingSettings(cfg Config) ([]byte, error) {
+	c := cfg
+	c.Mapping = mapper.Iterative{}
+	c.TestPerClass, c.MaxTest, c.TrainScored = 0, 0, 0
+	return json.MarshalIndent(c, "", "  ")
+}
+
+func saveSettings(cfg Config) error {
+	b, err := trainingSettings(cfg)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(cfg.Out, "training.json"), b, 0o644)
+}
+
+// load returns the models in cfg.Out if they were trained with cfg's
+// settings.
+func load(cfg Config) (*dcgan.Model, *acae.Model, bool) {
+	want, err := trainingSettings(cfg)
+	if err != nil {
+		return nil, nil, false
+	}
+	got, err := os.ReadFile(filepath.Join(cfg.Out, "training.json"))
+	if err != nil || !bytes.Equal(got, want) {
+		return nil, nil, false
+	}
+	g, err := dcgan.Load(filepath.Join(cfg.Out, "model.ckpt"))
+	if err != nil {
+		return nil, nil, false
+	}
+	var a *acae.Model
+	if cfg.ACAESteps > 0 {
+		if a, err = acae.Load(filepath.Join(cfg.Out, "acae.ckpt")); err != nil {
+			return nil, nil, false
+		}
+	}
+	return g, a, true
 }

@@ -135,7 +135,9 @@ func Fig2b(m *dcgan.Model, samples []data.Sample, seed uint64) (*figures.Figure,
 	if err != nil {
 		return nil, err
 	}
-	pts, err := tsne.Embed(f, tsne.Options{Seed: seed})
+	// Perplexity 30 (the usual value) unless there are too few points.
+	perp := min(30, float64(len(f)-1)/3)
+	pts, err := tsne.Embed(f, tsne.Options{Perplexity: perp, Seed: seed})
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-gota/gota/dataframe"
+	"github.com/go-gota/gota/series"
 
 	"github.com/anogo/anogo/datasets"
 	"github.com/anogo/anogo/sdk/acae"
@@ -294,7 +295,7 @@ func cmdEval(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer f.Close()
-	df := dataframe.ReadCSV(f, dataframe.WithTypes(map[string]any{}))
+	df := dataframe.ReadCSV(f, dataframe.WithTypes(map[string]series.Type{"id": series.String}))
 	if df.Err != nil {
 		return fmt.Errorf("reading %s: %w", *in, df.Err)
 	}

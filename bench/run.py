@@ -1,0 +1,365 @@
+#!/usr/bin/python3
+"""Benchmark harness: anogo against the PyTorch reference, with the OpenBLAS sgemm ceiling.
+
+Usage (from anywhere; `make bench` calls the first form):
+  /usr/bin/python3 bench/run.py             full run, about 5 to 15 minutes on 2 cores
+  /usr/bin/python3 bench/run.py --smoke     tiny run (batch 8, one repetition), under a minute
+
+For rep in 1..R it runs, one after the other and never at the same time, the sgemm ceiling and
+then, for every (config, task), the torch reference (bench/torch_ref.py) and the anogo program
+(bench/go/cmd/anogobench), flipping which of the two goes first on every rep. Each run is a fresh
+process that does its own warm-up and timed repetitions and prints CSV rows. The harness takes
+the median over the R reps for each (task, config, impl), computes ratio_vs_torch =
+items_per_s(anogo) / items_per_s(torch) and GFLOP/s = FLOPs per item (dcgan_shapes.flops, the
+same formula for both implementations) * items/s, and writes out/bench/bench.csv with the columns
+task,config,impl,items_per_s,ratio_vs_torch,gflops,peak_rss_mb, plus every single measurement in
+out/bench/bench_raw.csv. See bench/README.md for the definitions and the Go program's contract.
+"""
+
+import argparse
+import csv
+import io
+import os
+import re
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+
+from dcgan_shapes import CONFIGS, TASKS, flops
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(BENCH)
+COLUMNS = ["task", "config", "impl", "items_per_s", "ratio_vs_torch", "gflops", "peak_rss_mb"]
+TORCH_PYTHON = "/usr/bin/python3"
+GO_PROGRAM = "bench/go/cmd/anogobench"
+SGEMM_N = 2048
+
+# (warm-up, timed repetitions) inside one run of one implementation, per config and task.
+# The 64x64 training step takes about a second in torch, so it gets the fewest.
+SCHEDULE = {
+    "64": {"train": (1, 3), "map": (1, 5), "infer": (1, 5)},
+    "32": {"train": (2, 6), "map": (2, 10), "infer": (2, 10)},
+    "28": {"train": (2, 10), "map": (2, 20), "infer": (2, 20)},
+}
+SMOKE_SCHEDULE = (1, 1)
+SMOKE_BATCH = 8
+
+
+class Harness:
+    """Runs the implementations and collects rows; the settings are the parsed flags."""
+
+    def __init__(self, args):
+        self.args = args
+        self.samples = []  # (rep, task, config, impl, items_per_s, peak_rss_mb or None, gflops)
+        self.failures = []
+        self.notes = []
+        self.go = None
+        self.sgemm_built = False
+
+    def log(self, msg):
+        print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+    def run(self, cmd, what, env=None):
+        """Runs cmd from the repository root; returns its CSV rows with impl, or None on failure."""
+        t0 = time.perf_counter()
+        try:
+            out = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, timeout=self.args.timeout, check=False)
+        except (OSError, subprocess.TimeoutExpired) as err:
+            self.fail(f"{what}: {err}")
+            return None
+        stderr = out.stderr.decode(errors="replace").strip()
+        if self.args.verbose and stderr:
+            print(stderr, file=sys.stderr)
+        if out.returncode != 0:
+            self.fail(f"{what}: exit status {out.returncode}: {shlex.join(cmd)}\n{stderr[-2000:]}")
+            return None
+        try:
+            rows = parse_rows(out.stdout.decode(errors="replace"))
+        except ValueError as err:
+            self.fail(f"{what}: {err}")
+            return None
+        self.log(f"{what}: {', '.join(r['items_per_s'] for r in rows)} items/s "
+                 f"({time.perf_counter() - t0:.1f} s)")
+        return rows
+
+    def fail(self, msg):
+        self.failures.append(msg)
+        self.log("FAILED " + msg)
+
+    def add(self, rep, rows, impl):
+        for r in rows:
+            if r["impl"] != impl:
+                self.fail(f"{impl} printed a row for impl {r['impl']!r}; ignored")
+                continue
+            rss = float(r["peak_rss_mb"]) if r.get("peak_rss_mb") else None
+            gflops = float(r["gflops"]) if r.get("gflops") else None
+            self.samples.append((rep, r["task"], r["config"], impl, float(r["items_per_s"]),
+                                 rss, gflops))
+
+    def model_flags(self, task, config):
+        warmup, reps = SMOKE_SCHEDULE if self.args.smoke else SCHEDULE[config][task]
+        if self.args.inner_reps:
+            reps = self.args.inner_reps
+        return ["--tasks", task, "--configs", config, "--reps", str(reps), "--warmup",
+                str(warmup), "--threads", str(self.args.threads), "--batch", str(self.args.batch)]
+
+    def torch(self, rep, task, config):
+        env = dict(os.environ, OMP_NUM_THREADS=str(self.args.threads))
+        cmd = [self.args.python, os.path.join(BENCH, "torch_ref.py")] + self.model_flags(task, config)
+        rows = self.run(cmd, f"rep {rep} torch {task} {config}", env)
+        if rows is not None:
+            self.add(rep, rows, "torch")
+
+    def anogo(self, rep, task, config):
+        if self.go is None:
+            return
+        rows = self.run(self.go + self.model_flags(task, config), f"rep {rep} anogo {task} {config}")
+        if rows is not None:
+            self.add(rep, rows, "anogo")
+
+    def find_go(self):
+        """Sets self.go to the anogo benchmark command, building it; explains when there is none."""
+        if self.args.no_go:
+            self.notes.append("anogo rows skipped (--no-go)")
+            return
+        if self.args.go:
+            self.go = shlex.split(self.args.go)
+            return
+        if not os.path.isdir(os.path.join(ROOT, GO_PROGRAM)):
+            self.notes.append(f"anogo rows missing: the Go benchmark program {GO_PROGRAM} does not "
+                              "exist yet; only torch and the sgemm ceiling were measured")
+            return
+        binary = os.path.join(self.args.outdir, "anogobench")
+        cmd = ["go", "build", "-o", binary, "./" + GO_PROGRAM]
+        self.log("building " + shlex.join(cmd))
+        out = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             check=False)
+        if out.returncode != 0:
+            self.fail(f"anogo rows missing: go build ./{GO_PROGRAM} failed:\n"
+                      + out.stdout.decode(errors="replace")[-2000:])
+            return
+        self.go = [binary]
+
+    def sgemm(self, rep):
+        """Measures the sgemm ceiling: sdk/blas's Go benchmark if it exists, else the C program."""
+        threads = str(self.args.threads)
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=threads, OMP_NUM_THREADS=threads)
+        if has_go_sgemm_benchmark():
+            benchtime = "2x" if self.args.smoke else "10x"
+            cmd = ["go", "test", "-run", "^$", "-bench", "^BenchmarkSgemm2048$", "-benchtime",
+                   benchtime, "./sdk/blas"]
+            out = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, timeout=self.args.timeout, check=False)
+            text = out.stdout.decode(errors="replace")
+            row = parse_go_sgemm(text) if out.returncode == 0 else None
+            if row is not None:
+                self.log(f"rep {rep} sgemm (go test ./sdk/blas): {row['gflops']} GFLOP/s")
+                self.add(rep, [row], "openblas")
+                return
+            self.fail(f"go test -bench BenchmarkSgemm2048 ./sdk/blas gave no GFLOP/s metric; "
+                      f"using bench/sgemm_ceiling.c\n{text[-1000:]}")
+        binary = os.path.join(self.args.outdir, "sgemm_ceiling")
+        if not self.sgemm_built:
+            cc = os.environ.get("CC", "cc")
+            cmd = [cc, "-O2", "-o", binary, os.path.join(BENCH, "sgemm_ceiling.c"), "-lopenblas"]
+            out = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 check=False)
+            if out.returncode != 0:
+                self.fail("compiling bench/sgemm_ceiling.c failed (is libopenblas-dev installed?):\n"
+                          + out.stdout.decode(errors="replace")[-2000:])
+                return
+            self.sgemm_built = True
+        reps = "2" if self.args.smoke else "10"
+        rows = self.run([binary, str(SGEMM_N), threads, reps], f"rep {rep} sgemm", env)
+        if rows is not None:
+            self.add(rep, rows, "openblas")
+
+    def measure(self):
+        os.makedirs(self.args.outdir, exist_ok=True)
+        self.find_go()
+        for rep in range(1, self.args.reps + 1):
+            self.sgemm(rep)
+            for config in self.args.configs:
+                for task in self.args.tasks:
+                    first, second = (self.torch, self.anogo) if rep % 2 else (self.anogo, self.torch)
+                    first(rep, task, config)
+                    second(rep, task, config)
+
+
+def parse_rows(text):
+    """Parses CSV text with a header that has at least the bench.csv columns."""
+    reader = csv.DictReader(io.StringIO(text))
+    if reader.fieldnames is None:
+        raise ValueError("printed no CSV")
+    missing = [c for c in COLUMNS if c not in reader.fieldnames]
+    if missing:
+        raise ValueError(f"CSV header {reader.fieldnames} lacks {', '.join(missing)}")
+    rows = list(reader)
+    if not rows:
+        raise ValueError("printed a CSV header but no rows")
+    for r in rows:
+        try:
+            float(r["items_per_s"])
+        except ValueError:
+            raise ValueError(f"items_per_s {r['items_per_s']!r} is not a number") from None
+    return rows
+
+
+def has_go_sgemm_benchmark():
+    """Reports whether sdk/blas has a BenchmarkSgemm2048 in one of its test files."""
+    folder = os.path.join(ROOT, "sdk", "blas")
+    if not os.path.isdir(folder):
+        return False
+    for name in os.listdir(folder):
+        if name.endswith("_test.go"):
+            with open(os.path.join(folder, name), encoding="utf-8", errors="replace") as f:
+                if "func BenchmarkSgemm2048(" in f.read():
+                    return True
+    return False
+
+
+GO_BENCH_LINE = re.compile(r"^BenchmarkSgemm2048\S*\s+\d+\s+([0-9.e+]+) ns/op.*?([0-9.e+]+) GFLOP/s",
+                           re.MULTILINE)
+
+
+def parse_go_sgemm(text):
+    """Turns `go test -bench BenchmarkSgemm2048` output into a bench.csv row, or None."""
+    m = GO_BENCH_LINE.search(text)
+    if m is None:
+        return None
+    ns, gflops = float(m.group(1)), float(m.group(2))
+    return {"task": "sgemm", "config": str(SGEMM_N), "impl": "openblas",
+            "items_per_s": f"{1e9 / ns:.3f}", "ratio_vs_torch": "", "gflops": f"{gflops:.2f}",
+            "peak_rss_mb": ""}
+
+
+def summarise(samples):
+    """Median rows per (task, config, impl), in first-seen order, with ratios and GFLOP/s.
+
+    samples are (rep, task, config, impl, items_per_s, peak_rss_mb or None, gflops or None).
+    GFLOP/s of the model tasks comes from dcgan_shapes.flops; sgemm keeps its measured value.
+    """
+    groups = {}
+    for _, task, config, impl, items, rss, gflops in samples:
+        g = groups.setdefault((task, config, impl), {"items": [], "rss": [], "gflops": []})
+        g["items"].append(items)
+        if rss is not None:
+            g["rss"].append(rss)
+        if gflops is not None:
+            g["gflops"].append(gflops)
+    rows = []
+    for (task, config, impl), g in groups.items():
+        items = statistics.median(g["items"])
+        if task in TASKS:
+            gflops = flops(CONFIGS[config], task) * items / 1e9
+            torch = groups.get((task, config, "torch"))
+            ratio = items / statistics.median(torch["items"]) if torch else None
+        else:
+            gflops = statistics.median(g["gflops"]) if g["gflops"] else None
+            ratio = None
+        rss = statistics.median(g["rss"]) if g["rss"] else None
+        rows.append({
+            "task": task, "config": config, "impl": impl,
+            "items_per_s": f"{items:.2f}",
+            "ratio_vs_torch": "" if ratio is None else f"{ratio:.3f}",
+            "gflops": "" if gflops is None else f"{gflops:.2f}",
+            "peak_rss_mb": "" if rss is None else f"{rss:.0f}",
+        })
+    return rows
+
+
+def write_csv(path, columns, rows):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=columns, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+
+
+def table(rows, batch):
+    """The rows as an aligned text table, with mapping steps/s added for the map rows."""
+    head = COLUMNS + ["note"]
+    body = []
+    for r in rows:
+        note = ""
+        if r["task"] == "map":
+            note = f"{float(r['items_per_s']) / batch:.3f} steps/s"
+        body.append([r[c] for c in COLUMNS] + [note])
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
+    lines = ["  ".join(str(x).ljust(w) for x, w in zip(line, widths)).rstrip()
+             for line in [head] + body]
+    return "\n".join(lines)
+
+
+def parse_list(value, allowed, what):
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    bad = [v for v in items if v not in allowed]
+    if bad or not items:
+        raise argparse.ArgumentTypeError(
+            f"unknown {what} {', '.join(bad) or '(none)'}; want some of {', '.join(allowed)}")
+    return items
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--smoke", action="store_true",
+                   help=f"tiny run: batch {SMOKE_BATCH}, 1 rep, 1 warm-up + 1 timed step")
+    p.add_argument("--reps", type=int, default=None,
+                   help="alternating repetitions R whose median is reported (default 3; smoke 1)")
+    p.add_argument("--inner-reps", type=int, default=0,
+                   help="timed steps inside each run (default: a schedule per config and task)")
+    p.add_argument("--tasks", default=",".join(TASKS), type=lambda v: parse_list(v, TASKS, "task"))
+    p.add_argument("--configs", default="64,28",
+                   type=lambda v: parse_list(v, list(CONFIGS), "config"))
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--batch", type=int, default=None, help=f"default 64; smoke {SMOKE_BATCH}")
+    p.add_argument("--out", default=os.path.join(ROOT, "out", "bench", "bench.csv"))
+    p.add_argument("--python", default=TORCH_PYTHON, help="python with torch")
+    p.add_argument("--go", default="", help=f"anogo benchmark command (default: build {GO_PROGRAM})")
+    p.add_argument("--no-go", action="store_true", help="measure torch and sgemm only")
+    p.add_argument("--timeout", type=float, default=900, help="seconds allowed per run")
+    p.add_argument("-v", "--verbose", action="store_true", help="show each run's stderr")
+    args = p.parse_args(argv)
+    if args.reps is None:
+        args.reps = 1 if args.smoke else 3
+    if args.batch is None:
+        args.batch = SMOKE_BATCH if args.smoke else 64
+    if args.reps < 1 or args.threads < 1 or args.batch < 1 or args.inner_reps < 0:
+        p.error("--reps, --threads and --batch must be at least 1, --inner-reps at least 0")
+    args.out = os.path.abspath(args.out)
+    args.outdir = os.path.dirname(args.out)
+    return args
+
+
+def main(argv):
+    args = parse_args(argv)
+    h = Harness(args)
+    load = os.getloadavg()[0]
+    if load > 0.5:
+        h.notes.append(f"the machine was busy at the start (1-minute load {load:.2f} on "
+                       f"{os.cpu_count()} CPUs): timings are noisy")
+    t0 = time.perf_counter()
+    h.measure()
+    rows = summarise(h.samples)
+    write_csv(args.out, COLUMNS, rows)
+    raw = os.path.join(args.outdir, "bench_raw.csv")
+    write_csv(raw, ["rep"] + COLUMNS[:4] + ["peak_rss_mb"], [
+        {"rep": rep, "task": t, "config": c, "impl": i, "items_per_s": f"{x:.2f}",
+         "peak_rss_mb": "" if rss is None else f"{rss:.0f}"}
+        for rep, t, c, i, x, rss, _ in h.samples])
+    print(table(rows, args.batch))
+    print(f"\nbench: wrote {os.path.relpath(args.out)} and {os.path.relpath(raw)} "
+          f"({args.reps} reps, batch {args.batch}, {args.threads} threads, "
+          f"{time.perf_counter() - t0:.0f} s, load {load:.2f} -> {os.getloadavg()[0]:.2f})")
+    for note in h.notes:
+        print("bench: " + note)
+    if h.failures:
+        print(f"bench: {len(h.failures)} run(s) failed; see the messages above", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,300 @@
+package dicom
+
+import (
+	"bytes"
+	"encoding/binary"
+	"flag"
+	"go/build"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	lib "github.com/suyashkumar/dicom"
+	"github.com/suyashkumar/dicom/pkg/frame"
+	"github.com/suyashkumar/dicom/pkg/tag"
+	"github.com/suyashkumar/dicom/pkg/uid"
+
+	"github.com/anogo/anogo/datasets/internal/fuzzseed"
+	"github.com/anogo/anogo/sdk/data"
+)
+
+const tol = 1e-6
+
+// image describes a test file.
+type image struct {
+	ts          string // transfer syntax UID
+	rows, cols  int
+	bits        int // allocated: 8 or 16
+	stored      int // 0: leave BitsStored out
+	signed      bool
+	photometric string
+	frames      int
+	spp         int
+	values      []int // rows*cols*spp*frames stored values
+}
+
+func must(t testing.TB, e *lib.Element, err error) *lib.Element {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// encode writes a DICOM file with the library's writer.
+func encode(t testing.TB, im image) []byte {
+	t.Helper()
+	if im.frames == 0 {
+		im.frames = 1
+	}
+	if im.spp == 0 {
+		im.spp = 1
+	}
+	if im.photometric == "" {
+		im.photometric = "MONOCHROME2"
+	}
+	el := func(tg tag.Tag, v any) *lib.Element {
+		e, err := lib.NewElement(tg, v)
+		return must(t, e, err)
+	}
+	n := im.rows * im.cols
+	var frames []*frame.Frame
+	for f := range im.frames {
+		vals := im.values[f*n*im.spp : (f+1)*n*im.spp]
+		var nf frame.INativeFrame
+		if im.bits == 8 {
+			d := make([]uint8, len(vals))
+			for i, v := range vals {
+				d[i] = uint8(v)
+			}
+			nf = &frame.NativeFrame[uint8]{RawData: d, InternalBitsPerSample: 8, InternalRows: im.rows, InternalCols: im.cols, InternalSamplesPerPixel: im.spp}
+		} else {
+			d := make([]uint16, len(vals))
+			for i, v := range vals {
+				d[i] = uint16(v)
+			}
+			nf = &frame.NativeFrame[uint16]{RawData: d, InternalBitsPerSample: 16, InternalRows: im.rows, InternalCols: im.cols, InternalSamplesPerPixel: im.spp}
+		}
+		frames = append(frames, &frame.Frame{NativeData: nf})
+	}
+	signed := 0
+	if im.signed {
+		signed = 1
+	}
+	elems := []*lib.Element{
+		el(tag.MediaStorageSOPClassUID, []string{"1.2.840.10008.5.1.4.1.1.7"}),
+		el(tag.MediaStorageSOPInstanceUID, []string{"1.2.3.4.5.6.7"}),
+		el(tag.TransferSyntaxUID, []string{im.ts}),
+		el(tag.PatientName, []string{"Phantom^Test"}),
+		el(tag.SamplesPerPixel, []int{im.spp}),
+		el(tag.PhotometricInterpretation, []string{im.photometric}),
+		el(tag.NumberOfFrames, []string{string(rune('0' + im.frames))}),
+		el(tag.Rows, []int{im.rows}),
+		el(tag.Columns, []int{im.cols}),
+		el(tag.BitsAllocated, []int{im.bits}),
+		el(tag.PixelRepresentation, []int{signed}),
+	}
+	if im.stored > 0 {
+		elems = append(elems, el(tag.BitsStored, []int{im.stored}))
+	}
+	elems = append(elems, el(tag.PixelData, lib.PixelDataInfo{Frames: frames}))
+	var buf bytes.Buffer
+	if err := lib.Write(&buf, lib.Dataset{Elements: elems}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestDecode(t *testing.T) {
+	for i, c := range []struct {
+		im   image
+		want []float64
+	}{
+		0: {image{ts: uid.ExplicitVRLittleEndian, rows: 2, cols: 3, bits: 16, stored: 12, values: []int{0, 1, 2048, 4095, 100, 4000}},
+			[]float64{-1, 2.0/4095 - 1, 2*2048.0/4095 - 1, 1, 200.0/4095 - 1, 8000.0/4095 - 1}},
+		1: {image{ts: uid.ImplicitVRLittleEndian, rows: 1, cols: 4, bits: 8, values: []int{0, 51, 128, 255}},
+			[]float64{-1, 51/127.5 - 1, 128/127.5 - 1, 1}},
+		// 16 bits with no BitsStored: v/32767.5 - 1.
+		2: {image{ts: uid.ExplicitVRLittleEndian, rows: 1, cols: 3, bits: 16, values: []int{0, 1000, 65535}},
+			[]float64{-1, 1000/32767.5 - 1, 1}},
+		// Signed 12-bit: -2048 -> -1, 0 -> 2048/4095*2-1, 2047 -> 1;
+		// 0xF800 is -2048 in 12 bits (the high nibble is sign extension).
+		3: {image{ts: uid.ExplicitVRLittleEndian, rows: 1, cols: 3, bits: 16, stored: 12, signed: true, values: []int{0xF800, 0, 2047}},
+			[]float64{-1, 2*2048.0/4095 - 1, 1}},
+		// MONOCHROME1: 0 is white.
+		4: {image{ts: uid.ExplicitVRLittleEndian, rows: 1, cols: 2, bits: 8, photometric: "MONOCHROME1", values: []int{0, 255}},
+			[]float64{1, -1}},
+		// Overlay bits above BitsStored are ignored.
+		5: {image{ts: uid.ExplicitVRLittleEndian, rows: 1, cols: 1, bits: 16, stored: 12, values: []int{0x8000 | 4095}},
+			[]float64{1}},
+	} {
+		im, err := Decode(encode(t, c.im))
+		if err != nil {
+			t.Fatalf("%d: %v", i, err)
+		}
+		if im.H != c.im.rows || im.W != c.im.cols {
+			t.Fatalf("%d: size %dx%d, want %dx%d", i, im.H, im.W, c.im.rows, c.im.cols)
+		}
+		for p, want := range c.want {
+			if got := float64(im.Pix[p]); math.Abs(got-want) > tol {
+				t.Errorf("%d: pixel %d = %v, want %v", i, p, got, want)
+			}
+		}
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	good := encode(t, image{ts: uid.ExplicitVRLittleEndian, rows: 2, cols: 2, bits: 8, values: []int{1, 2, 3, 4}})
+	// Patch the pixel data length to claim 4 GB - 2 bytes.
+	huge := bytes.Clone(good)
+	pd := bytes.LastIndex(huge, []byte{0xe0, 0x7f, 0x10, 0x00, 'O', 'W', 0, 0})
+	if pd < 0 {
+		t.Fatal("pixel data element not found")
+	}
+	binary.LittleEndian.PutUint32(huge[pd+8:], 0xfffffffe)
+	// Patch the patient name length (a 2-byte VL in explicit VR).
+	name := bytes.Clone(good)
+	pn := bytes.Index(name, []byte("PN"))
+	binary.LittleEndian.PutUint16(name[pn+2:], 60000)
+	// Claim 3 rows: the pixel data no longer matches the image size.
+	rows := bytes.Clone(good)
+	r := bytes.Index(rows, []byte{0x28, 0, 0x10, 0, 'U', 'S', 2, 0, 2, 0})
+	if r < 0 {
+		t.Fatal("rows element not found")
+	}
+	rows[r+8] = 3
+	for i, c := range []struct {
+		b    []byte
+		want string
+	}{
+		0: {encode(t, image{ts: uid.ExplicitVRLittleEndian, rows: 1, cols: 2, bits: 8, frames: 2, values: []int{1, 2, 3, 4}}), "multi-frame image (2 frames)"},
+		1: {encode(t, image{ts: uid.ExplicitVRLittleEndian, rows: 1, cols: 1, bits: 8, spp: 3, photometric: "RGB", values: []int{1, 2, 3}}), "colour image (3 samples per pixel, RGB)"},
+		2: {good[:len(good)-3], "element (7fe0,0010) claims 4 bytes, 1 left"},
+		3: {[]byte("just some text, not a DICOM file"), "not a DICOM file"},
+		4: {huge, "claims 4294967294 bytes"},
+		5: {name, "claims 60000 bytes"},
+		6: {good[:135], "ends inside an element header"},
+		7: {rows, "parsing"},
+	} {
+		_, err := Decode(c.b)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%d: got %v, want an error containing %q", i, err, c.want)
+		}
+	}
+}
+
+func TestSource(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string][]byte{
+		"b.dcm":      encode(t, image{ts: uid.ExplicitVRLittleEndian, rows: 2, cols: 2, bits: 8, values: []int{0, 0, 0, 0}}),
+		"a.dcm":      encode(t, image{ts: uid.ImplicitVRLittleEndian, rows: 1, cols: 3, bits: 16, stored: 12, values: []int{4095, 4095, 4095}}),
+		"README.txt": []byte("not an image"),
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Name() != "dicom:"+dir || len(s.Splits()) != 1 || s.Splits()[0] != "test" || s.Len("test") != 2 {
+		t.Errorf("name %q splits %v len %d", s.Name(), s.Splits(), s.Len("test"))
+	}
+	ss, err := data.Collect(s, "test", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ss) != 2 || !strings.HasSuffix(ss[0].ID, "/a.dcm") || ss[0].Label != data.Unknown || ss[0].Image.W != 3 || ss[0].Image.Pix[0] != 1 || ss[1].Image.Pix[0] != -1 {
+		t.Errorf("samples %+v", ss)
+	}
+	if _, err := data.Collect(s, "train", 0); err == nil || !strings.Contains(err.Error(), `no split "train"`) {
+		t.Errorf("train split: %v", err)
+	}
+	// A broken file stops the iteration with an error naming it.
+	os.WriteFile(filepath.Join(dir, "c.dcm"), []byte("broken"), 0o644)
+	s, _ = Open(dir)
+	if _, err := data.Collect(s, "test", 0); err == nil || !strings.Contains(err.Error(), "c.dcm") {
+		t.Errorf("broken file: %v", err)
+	}
+	if _, err := Open(t.TempDir()); err == nil || !strings.Contains(err.Error(), "no DICOM files") {
+		t.Errorf("empty dir: %v", err)
+	}
+}
+
+// TestLibraryFiles decodes the real scans shipped with the library's module
+// (PET, MRI, X-ray, a deflated file and a multi-frame CT) when the module
+// cache holds them.
+func TestLibraryFiles(t *testing.T) {
+	cache := os.Getenv("GOMODCACHE")
+	if cache == "" {
+		cache = filepath.Join(build.Default.GOPATH, "pkg", "mod")
+	}
+	dir := filepath.Join(cache, "github.com", "suyashkumar", "dicom@v1.1.0", "testdata")
+	if _, err := os.Stat(filepath.Join(dir, "1.dcm")); err != nil {
+		t.Skipf("library test files not in the module cache: %v", err)
+	}
+	for _, c := range []struct {
+		file       string
+		rows, cols int
+		err        string
+	}{
+		{"1.dcm", 168, 168, ""},
+		{"3.dcm", 176, 176, ""},
+		{"4.dcm", 2140, 1760, ""},
+		{"5.dcm", 0, 0, "multi-frame image (2 frames)"},
+		{"6.dcm", 512, 512, ""},
+	} {
+		im, err := DecodeFile(filepath.Join(dir, c.file))
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: got %v, want %q", c.file, err, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", c.file, err)
+			continue
+		}
+		if im.H != c.rows || im.W != c.cols || im.Check(c.file) != nil {
+			t.Errorf("%s: %dx%d, want %dx%d", c.file, im.H, im.W, c.rows, c.cols)
+		}
+		for _, v := range im.Pix {
+			if v < -1 || v > 1 {
+				t.Fatalf("%s: value %v outside [-1, 1]", c.file, v)
+			}
+		}
+	}
+}
+
+var writeSeeds = flag.Bool("write-seeds", false, "rewrite the fuzz seed corpus in testdata/fuzz")
+
+func fuzzSeeds(t testing.TB) [][]byte {
+	a := encode(t, image{ts: uid.ExplicitVRLittleEndian, rows: 2, cols: 2, bits: 16, stored: 12, values: []int{1, 2, 3, 4}})
+	b := encode(t, image{ts: uid.ImplicitVRLittleEndian, rows: 1, cols: 2, bits: 8, values: []int{1, 2}})
+	return [][]byte{a, b, a[:len(a)-5]}
+}
+
+// FuzzDICOM decodes arbitrary bytes; it must never panic or allocate more
+// than the file can hold.
+func FuzzDICOM(f *testing.F) {
+	for _, b := range fuzzSeeds(f) {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		im, err := Decode(b)
+		if err == nil && len(im.Pix) != im.H*im.W {
+			t.Fatalf("image %dx%d with %d values", im.H, im.W, len(im.Pix))
+		}
+	})
+}
+
+func TestWriteSeeds(t *testing.T) {
+	if !*writeSeeds {
+		t.Skip("run with -write-seeds to rewrite testdata/fuzz/FuzzDICOM")
+	}
+	fuzzseed.Write(t, "FuzzDICOM", fuzzSeeds(t))
+}

@@ -1,0 +1,260 @@
+package dicom
+
+import (
+	"bytes"
+	"compress/flate"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/suyashkumar/dicom/pkg/tag"
+	"github.com/suyashkumar/dicom/pkg/uid"
+)
+
+// maxDepth bounds the nesting of sequences and items; deeper files are
+// refused (the library recurses once per level).
+const maxDepth = 64
+
+// maxInflated bounds the dataset of a deflated file after decompression.
+const maxInflated = 1 << 30
+
+// checkLengths walks the elements of a DICOM file the way
+// github.com/suyashkumar/dicom v1.1.0 reads them and returns an error if a
+// value length exceeds the bytes left in the file, if sequences nest deeper
+// than maxDepth, or if the structure cannot be followed. The library
+// allocates each value's claimed length before reading it, so without this
+// check a corrupt length field in a small file could claim gigabytes.
+func checkLengths(b []byte) error {
+	if len(b) < 132 || string(b[128:132]) != "DICM" {
+		return errors.New("not a DICOM file (no DICM marker after the 128-byte preamble)")
+	}
+	w := &walker{b: b, off: 132, bo: binary.LittleEndian}
+	// File meta information: explicit VR little endian, led by its group
+	// length (0002,0000).
+	t, err := w.element(len(b), 0)
+	if err != nil {
+		return fmt.Errorf("file meta information: %w", err)
+	}
+	if t != tag.FileMetaInformationGroupLength || w.last.vl != 4 {
+		return errors.New("file meta information does not start with its group length (0002,0000)")
+	}
+	metaLen := int(w.bo.Uint32(b[w.last.at:]))
+	end := w.off + metaLen
+	if metaLen < 0 || end > len(b) {
+		return fmt.Errorf("file meta information claims %d bytes, %d left", metaLen, len(b)-w.off)
+	}
+	ts := ""
+	for w.off < end {
+		t, err := w.element(end, 0)
+		if err != nil {
+			return fmt.Errorf("file meta information: %w", err)
+		}
+		if t == tag.TransferSyntaxUID {
+			ts = strings.Trim(string(b[w.last.at:w.last.at+w.last.vl]), " \x00")
+		}
+	}
+	if ts == "" {
+		return errors.New("file meta information has no transfer syntax UID (0002,0010)")
+	}
+	switch ts {
+	case uid.ImplicitVRLittleEndian:
+		w.implicit = true
+	case uid.ExplicitVRBigEndian:
+		w.bo = binary.BigEndian
+	case uid.DeflatedExplicitVRLittleEndian:
+		rest, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(b[w.off:])), maxInflated+1))
+		if err != nil {
+			return fmt.Errorf("inflating the deflated dataset: %w", err)
+		}
+		if len(rest) > maxInflated {
+			return fmt.Errorf("deflated dataset inflates to more than %d bytes", maxInflated)
+		}
+		w.b, w.off = rest, 0
+	}
+	for w.off < len(w.b) {
+		if _, err := w.element(len(w.b), 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type walker struct {
+	b        []byte
+	off      int
+	bo       binary.ByteOrder
+	implicit bool
+	// last is the value of the element read last: its offset and length.
+	last struct{ at, vl int }
+}
+
+var errShort = errors.New("file ends inside an element header")
+
+func (w *walker) u16() (uint16, error) {
+	if len(w.b)-w.off < 2 {
+		return 0, errShort
+	}
+	v := w.bo.Uint16(w.b[w.off:])
+	w.off += 2
+	return v, nil
+}
+
+func (w *walker) u32() (uint32, error) {
+	if len(w.b)-w.off < 4 {
+		return 0, errShort
+	}
+	v := w.bo.Uint32(w.b[w.off:])
+	w.off += 4
+	return v, nil
+}
+
+func (w *walker) tag() (tag.Tag, error) {
+	g, err := w.u16()
+	if err != nil {
+		return tag.Tag{}, err
+	}
+	e, err := w.u16()
+	return tag.Tag{Group: g, Element: e}, err
+}
+
+// longVL lists the explicit VRs with a 4-byte length, as the library reads
+// them.
+var longVL = map[string]bool{"NA": true, "OB": true, "OD": true, "OF": true, "OL": true, "OW": true,
+	"SQ": true, "UN": true, "UC": true, "UR": true, "UT": true}
+
+// header reads a tag, VR and value length as the library's readElement does.
+func (w *walker) header() (t tag.Tag, vr string, vl uint32, err error) {
+	if t, err = w.tag(); err != nil {
+		return
+	}
+	implicit := w.implicit || t == tag.Item
+	if implicit {
+		vr = tag.UnknownVR
+		if info, err := tag.Find(t); err == nil {
+			vr = info.VRs[0]
+			if t == tag.PixelData || t == tag.OverlayData {
+				vr = "OW"
+			}
+		}
+		vl, err = w.u32()
+		return
+	}
+	if len(w.b)-w.off < 2 {
+		return t, "", 0, errShort
+	}
+	vr = string(w.b[w.off : w.off+2])
+	w.off += 2
+	if longVL[vr] {
+		w.off += 2 // reserved
+		vl, err = w.u32()
+		return
+	}
+	v, err := w.u16()
+	vl = uint32(v)
+	if v == 0xffff {
+		vl = tag.VLUndefinedLength
+	}
+	return
+}
+
+// skip checks that vl bytes are left before end and skips them.
+func (w *walker) skip(t tag.Tag, vl uint32, end int) error {
+	if int64(vl) > int64(end-w.off) {
+		return fmt.Errorf("element %s claims %d bytes, %d left", t, vl, end-w.off)
+	}
+	w.last.at, w.last.vl = w.off, int(vl)
+	w.off += int(vl)
+	return nil
+}
+
+// element walks one element that must end by end.
+func (w *walker) element(end, depth int) (tag.Tag, error) {
+	if depth > maxDepth {
+		return tag.Tag{}, fmt.Errorf("sequences nest deeper than %d levels", maxDepth)
+	}
+	t, vr, vl, err := w.header()
+	if err != nil {
+		return t, err
+	}
+	if w.off > end {
+		return t, fmt.Errorf("element %s crosses the end of its sequence or item", t)
+	}
+	undefined := vl == tag.VLUndefinedLength
+	switch tag.GetVRKind(t, vr) {
+	case tag.VRBytes:
+		if undefined {
+			return t, w.rawItems(end)
+		}
+	case tag.VRPixelData:
+		if undefined {
+			return t, w.rawItems(end)
+		}
+	case tag.VRItem, tag.VRSequence:
+		return t, w.nested(t, vl, end, depth)
+	case tag.VRUnknown:
+		if undefined {
+			return t, w.nested(t, vl, end, depth)
+		}
+	}
+	return t, w.skip(t, vl, end)
+}
+
+// nested walks the elements of a sequence or an item: up to a delimiter when
+// its length is undefined, else through its vl bytes.
+func (w *walker) nested(t tag.Tag, vl uint32, end, depth int) error {
+	if vl != tag.VLUndefinedLength {
+		if int64(vl) > int64(end-w.off) {
+			return fmt.Errorf("element %s claims %d bytes, %d left", t, vl, end-w.off)
+		}
+		stop := w.off + int(vl)
+		for w.off < stop {
+			if _, err := w.element(stop, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	delim := tag.SequenceDelimitationItem
+	if t == tag.Item {
+		delim = tag.ItemDelimitationItem
+	}
+	for {
+		if w.off >= end {
+			return fmt.Errorf("element %s has no delimiter", t)
+		}
+		st, err := w.element(end, depth+1)
+		if err != nil {
+			return err
+		}
+		if st == delim {
+			return nil
+		}
+	}
+}
+
+// rawItems walks the items of encapsulated pixel data or of an OB/OW value
+// of undefined length, up to the sequence delimiter.
+func (w *walker) rawItems(end int) error {
+	for w.off < end {
+		t, err := w.tag()
+		if err != nil {
+			return err
+		}
+		vl, err := w.u32()
+		if err != nil {
+			return err
+		}
+		if t == tag.SequenceDelimitationItem {
+			return nil
+		}
+		if t != tag.Item || vl == tag.VLUndefinedLength {
+			continue // the library skips the 8 bytes and goes on
+		}
+		if err := w.skip(t, vl, end); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,395 @@
+package notebooks_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image/png"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/go-gota/gota/dataframe"
+	"github.com/go-gota/gota/series"
+
+	"github.com/anogo/anogo/notebooks"
+	"github.com/anogo/anogo/sdk/anogan"
+	"github.com/anogo/anogo/sdk/data"
+	"github.com/anogo/anogo/sdk/dcgan"
+	"github.com/anogo/anogo/sdk/display"
+	"github.com/anogo/anogo/sdk/mapper"
+	"github.com/anogo/anogo/sdk/score"
+	"github.com/anogo/anogo/sdk/train"
+)
+
+// tiny is the quickstart's setting (anogan.Small) cut down to seconds: a
+// smaller phantom, a narrower model, a few steps.
+func tiny(out string) anogan.Config {
+	cfg := anogan.Small()
+	cfg.Data = "phantom:train=20,val=2,test=10"
+	cfg.Model = dcgan.Config{Size: 28, Width: 4, Latent: 8}
+	cfg.Train.BatchSize = 16
+	cfg.Steps = 6
+	cfg.ACAESteps = 4
+	cfg.PatchesPerImage = 2
+	cfg.MaxTrain = 64
+	cfg.TestPerClass = 8
+	cfg.TrainScored = 4
+	cfg.Mapping = mapper.Iterative{Steps: 5, LR: 0.05, Batch: 8, Seed: 1}
+	cfg.Out = out
+	cfg.Reuse = true
+	return cfg
+}
+
+// captureStderr runs f with os.Stderr sent to a file and returns what was
+// written.
+func captureStderr(t *testing.T, f func()) string {
+	t.Helper()
+	tmp, err := os.CreateTemp(t.TempDir(), "stderr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := os.Stderr
+	os.Stderr = tmp
+	defer func() { os.Stderr = old }()
+	f()
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp.Close()
+	return string(b)
+}
+
+// TestQuickstart makes the calls of notebooks/000_quickstart.ipynb, in its
+// order, with a tiny setting: data, training with the progress hook,
+// scores, Table 1 and the residual figure; then runs again and checks that
+// nothing is retrained.
+func TestQuickstart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a tiny AnoGAN; skipped with -short")
+	}
+	ctx := context.Background()
+	cfg := tiny(filepath.Join(t.TempDir(), "models"))
+
+	// Data.
+	d, err := anogan.Prepare(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	normal, anomalous := data.Filter(d.Test, data.Normal), data.Filter(d.Test, data.Anomalous)
+	if len(normal) != cfg.TestPerClass || len(anomalous) != cfg.TestPerClass {
+		t.Fatalf("%d normal and %d anomalous test patches, want %d of each", len(normal), len(anomalous), cfg.TestPerClass)
+	}
+	imgs := notebooks.Images(normal, 8)
+	if len(imgs) != 8 || imgs[0] != normal[0].Image {
+		t.Fatalf("Images gave %d images", len(imgs))
+	}
+	if err := display.Images(imgs, 8, 3); err != nil {
+		t.Fatal(err)
+	}
+
+	// Train with the progress bar, map, score.
+	steps := 0
+	count := func(train.Info) error { steps++; return nil }
+	var r *anogan.Report
+	bar := captureStderr(t, func() {
+		r, err = anogan.Run(ctx, cfg, notebooks.Progress("DCGAN", "aCAE"), count)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps != cfg.Steps+cfg.ACAESteps {
+		t.Errorf("%d training steps, want %d", steps, cfg.Steps+cfg.ACAESteps)
+	}
+	for _, want := range []string{"DCGAN 100% [####################] 6/6", "aCAE 100% [####################] 4/4"} {
+		if !strings.Contains(bar, want) {
+			t.Errorf("progress output lacks %q:\n%q", want, bar)
+		}
+	}
+
+	// The scores table's head.
+	head := notebooks.Head(score.Table(r.Test, anogan.Columns...), 8)
+	if rows, cols := head.Dims(); rows != 8 || cols != 2+len(anogan.Columns) {
+		t.Errorf("scores head is %dx%d, want 8x%d", rows, cols, 2+len(anogan.Columns))
+	}
+	display.Table(head)
+
+	// Table 1, beside the paper's.
+	t1 := r.Table1
+	if t1.Err != nil {
+		t.Fatal(t1.Err)
+	}
+	if got, want := t1.Names(), notebooks.PaperTable1().Names(); !slices.Equal(got, want) {
+		t.Errorf("Table 1 columns %v, the paper's %v", got, want)
+	}
+	if got, want := t1.Col("method").Records(), notebooks.PaperTable1().Col("method").Records(); !slices.Equal(got, want) {
+		t.Errorf("Table 1 methods %v, the paper's %v", got, want)
+	}
+	for i, auc := range t1.Col("auc").Float() {
+		if !(auc >= 0 && auc <= 1) {
+			t.Errorf("row %d: AUC %v", i, auc)
+		}
+	}
+
+	// The residual figure.
+	fig, err := anogan.Fig3(r, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	figDir := t.TempDir()
+	if err := notebooks.Show(fig, figDir, "quickstart_residuals"); err != nil {
+		t.Fatal(err)
+	}
+	checkSaved(t, figDir, "quickstart_residuals")
+
+	// Running again (as every later cell does) loads the models.
+	steps = 0
+	r2, err := anogan.Run(ctx, cfg, count)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps != 0 {
+		t.Errorf("the second run trained %d steps, want none", steps)
+	}
+	if a, b := t1.Col("auc").Float(), r2.Table1.Col("auc").Float(); !slices.Equal(a, b) {
+		t.Errorf("AUCs changed between runs: %v, then %v", a, b)
+	}
+}
+
+// checkSaved checks that dir holds name as a PNG that decodes, an SVG and a
+// PDF.
+func checkSaved(t *testing.T, dir, name string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, name+".png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := png.Decode(bytes.NewReader(b)); err != nil {
+		t.Errorf("%s.png: %v", name, err)
+	}
+	for ext, magic := range map[string]string{".svg": "<?xml", ".pdf": "%PDF"} {
+		b, err := os.ReadFile(filepath.Join(dir, name+ext))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.HasPrefix(b, []byte(magic)) {
+			t.Errorf("%s%s starts with %q, want %q", name, ext, b[:min(len(b), 8)], magic)
+		}
+	}
+}
+
+func TestShowNil(t *testing.T) {
+	if err := notebooks.Show(nil, t.TempDir(), "x"); err == nil || !strings.Contains(err.Error(), `"x"`) {
+		t.Errorf("Show(nil) = %v, want an error naming the figure", err)
+	}
+}
+
+func TestProgressRuns(t *testing.T) {
+	out := captureStderr(t, func() {
+		hook := notebooks.Progress("first", "second")
+		for _, run := range []struct{ from, to, total int }{{1, 3, 3}, {1, 2, 4}, {1, 1, 1}} {
+			for s := run.from; s <= run.to; s++ {
+				if err := hook(train.Info{Step: s, Total: run.total, Losses: map[string]float64{"loss": 0.5}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	})
+	// The second run stops at 2 of 4: its bar is finished when the third
+	// run starts. Each finished bar ends its line.
+	for i, want := range []string{
+		"first 100% [####################] 3/3",
+		"second  50% [##########..........] 2/4",
+		"run 3 100% [####################] 1/1",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("%d: output lacks %q:\n%q", i, want, out)
+		}
+	}
+	if n := strings.Count(out, "\n"); n != 3 {
+		t.Errorf("%d finished bars, want 3:\n%q", n, out)
+	}
+}
+
+func TestSettingAndConfig(t *testing.T) {
+	for i, c := range []struct {
+		env, setting string
+		steps        int
+	}{
+		{"", "small", anogan.Small().Steps},
+		{"small", "small", anogan.Small().Steps},
+		{"paper", "paper", anogan.Paper().Steps},
+	} {
+		t.Setenv(notebooks.SettingEnv, c.env)
+		if got := notebooks.Setting(); got != c.setting {
+			t.Errorf("%d: Setting() = %q, want %q", i, got, c.setting)
+		}
+		cfg, err := notebooks.Config("phantom")
+		if err != nil {
+			t.Fatalf("%d: %v", i, err)
+		}
+		want := filepath.Join(notebooks.Root(), "out", "models", "phantom-"+c.setting)
+		if cfg.Out != want || !cfg.Reuse || cfg.Steps != c.steps {
+			t.Errorf("%d: Config: Out %q, Reuse %v, Steps %d; want %q, true, %d", i, cfg.Out, cfg.Reuse, cfg.Steps, want, c.steps)
+		}
+	}
+	t.Setenv(notebooks.SettingEnv, "huge")
+	if _, err := notebooks.Config("phantom"); err == nil || !strings.Contains(err.Error(), "ANOGO_SETTING") {
+		t.Errorf("Config with ANOGO_SETTING=huge: %v", err)
+	}
+}
+
+func TestRoot(t *testing.T) {
+	// go test runs in notebooks/, as GoNB runs the notebooks' cells.
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GONB_DIR", "")
+	if got, want := notebooks.Root(), filepath.Dir(wd); got != want {
+		t.Errorf("Root() = %q, want %q", got, want)
+	}
+	t.Setenv("GONB_DIR", wd)
+	if got, want := notebooks.FiguresDir(), filepath.Join(filepath.Dir(wd), "out", "figures"); got != want {
+		t.Errorf("FiguresDir() = %q, want %q", got, want)
+	}
+	// Outside the repository: the parent of the notebook's folder.
+	dir := filepath.Join(t.TempDir(), "nb")
+	t.Setenv("GONB_DIR", dir)
+	if got, want := notebooks.Root(), filepath.Dir(dir); got != want {
+		t.Errorf("Root() outside the repository = %q, want %q", got, want)
+	}
+}
+
+func TestHead(t *testing.T) {
+	df := dataframe.New(series.New([]int{5, 6, 7, 8}, series.Int, "x"))
+	for i, c := range []struct{ n, rows int }{{2, 2}, {4, 4}, {9, 4}, {0, 0}} {
+		h := notebooks.Head(df, c.n)
+		if h.Nrow() != c.rows {
+			t.Errorf("%d: Head(%d) has %d rows, want %d", i, c.n, h.Nrow(), c.rows)
+		}
+		if c.rows > 0 && h.Elem(0, 0).String() != "5" {
+			t.Errorf("%d: Head(%d) starts with %s", i, c.n, h.Elem(0, 0))
+		}
+	}
+}
+
+func TestBesideHTML(t *testing.T) {
+	a := dataframe.New(series.New([]float64{0.25}, series.Float, "auc"))
+	got := notebooks.BesideHTML(
+		notebooks.Titled{Title: "ours <phantom>", Table: a},
+		notebooks.Titled{Title: "paper, private OCT data", Table: notebooks.PaperTable1()},
+	)
+	i, j := strings.Index(got, "ours &lt;phantom&gt;"), strings.Index(got, "paper, private OCT data")
+	if i < 0 || j < i {
+		t.Errorf("titles missing or out of order:\n%s", got)
+	}
+	if !strings.Contains(got, display.TableHTML(a)) || !strings.Contains(got, display.TableHTML(notebooks.PaperTable1())) {
+		t.Errorf("tables missing:\n%s", got)
+	}
+}
+
+func TestPublishedNumbers(t *testing.T) {
+	// Schlegl et al. 2017, Table 1.
+	p := notebooks.PaperTable1()
+	if p.Err != nil {
+		t.Fatal(p.Err)
+	}
+	want := map[string][5]float64{
+		"AnoGAN": {0.8834, 0.7277, 0.7279, 0.8928, 0.89},
+		"GAN_R":  {0.8482, 0.7631, 0.7634, 0.8477, 0.88},
+		"P_D":    {0.8471, 0.5119, 0.5124, 0.8970, 0.72},
+		"aCAE":   {0.7005, 0.7009, 0.7011, 0.6659, 0.73},
+	}
+	for r := range p.Nrow() {
+		w, ok := want[p.Elem(r, 0).String()]
+		if !ok {
+			t.Fatalf("row %d: method %s", r, p.Elem(r, 0))
+		}
+		for c := range 5 {
+			if got := p.Elem(r, c+1).Float(); got != w[c] {
+				t.Errorf("%s %s = %v, want %v", p.Elem(r, 0), p.Names()[c+1], got, w[c])
+			}
+		}
+	}
+	// GEOM on Fashion-MNIST: the published mean is 93.5.
+	var sum float64
+	for _, v := range notebooks.GEOMFashionMNIST {
+		sum += v
+	}
+	if mean := sum / 10; math.Abs(mean-93.5) > 0.1 {
+		t.Errorf("mean of GEOMFashionMNIST = %v, published 93.5", mean)
+	}
+	if notebooks.FashionMNISTClasses[0] != "T-shirt/top" || notebooks.FashionMNISTClasses[9] != "Ankle boot" {
+		t.Errorf("FashionMNISTClasses = %v", notebooks.FashionMNISTClasses)
+	}
+}
+
+// firstCell is the verified first cell of every notebook (kernel/README.md).
+const firstCell = "!*rm -f go.work && go work init && go work use . ${GONB_DIR}/..\n%goworkfix\n%noautoget"
+
+// TestNotebooksStripped checks the committed notebooks: the Go kernel, the
+// first cell that imports this repository, and no outputs nor execution
+// counts (executed copies go to out/notebooks/).
+func TestNotebooksStripped(t *testing.T) {
+	paths, err := filepath.Glob("*.ipynb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) < 7 {
+		t.Fatalf("%d notebooks in notebooks/, want at least 7", len(paths))
+	}
+	for _, path := range paths {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var nb struct {
+			Metadata struct {
+				Kernelspec struct{ Name string } `json:"kernelspec"`
+			} `json:"metadata"`
+			Cells []struct {
+				CellType       string            `json:"cell_type"`
+				Source         json.RawMessage   `json:"source"`
+				Outputs        []json.RawMessage `json:"outputs"`
+				ExecutionCount *int              `json:"execution_count"`
+			} `json:"cells"`
+		}
+		if err := json.Unmarshal(b, &nb); err != nil {
+			t.Errorf("%s: %v", path, err)
+			continue
+		}
+		if nb.Metadata.Kernelspec.Name != "gonb" {
+			t.Errorf("%s: kernel %q, want gonb", path, nb.Metadata.Kernelspec.Name)
+		}
+		if len(nb.Cells) == 0 || nb.Cells[0].CellType != "code" || source(t, nb.Cells[0].Source) != firstCell {
+			t.Errorf("%s: the first cell is not the workspace cell of kernel/README.md", path)
+		}
+		for i, c := range nb.Cells {
+			if len(c.Outputs) > 0 || c.ExecutionCount != nil {
+				t.Errorf("%s: cell %d has outputs or an execution count; clear them (docs/notebooks.md)", path, i)
+			}
+		}
+	}
+}
+
+// source returns a cell's source, stored as a string or a list of lines.
+func source(t *testing.T, raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var lines []string
+	if err := json.Unmarshal(raw, &lines); err != nil {
+		t.Fatalf("cell source %s: %v", raw, err)
+	}
+	return strings.Join(lines, "")
+}

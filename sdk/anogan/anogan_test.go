@@ -1,0 +1,142 @@
+package anogan
+
+import (
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/anogo/anogo/datasets/phantom"
+	"github.com/anogo/anogo/sdk/dcgan"
+	"github.com/anogo/anogo/sdk/mapper"
+	"github.com/anogo/anogo/sdk/train"
+)
+
+func tinyConfig() Config {
+	cfg := Small()
+	cfg.Model = dcgan.Config{Size: 28, Width: 4, Latent: 8}
+	cfg.Train.BatchSize = 16
+	cfg.Steps = 6
+	cfg.ACAESteps = 4
+	cfg.PatchesPerImage = 2
+	cfg.MaxTrain = 64
+	cfg.TestPerClass = 8
+	cfg.TrainScored = 4
+	cfg.Mapping = mapper.Iterative{Steps: 5, LR: 0.05, Batch: 8, Seed: 1}
+	return cfg
+}
+
+// TestEndToEnd trains a few steps with a checkpoint, resumes, maps, scores
+// and builds Table 1 on the phantom.
+func TestEndToEnd(t *testing.T) {
+	cfg := tinyConfig()
+	src, err := phantom.Open("train=20,val=2,test=10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := PrepareSource(src, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Train) != 40 || len(d.Test) != 16 {
+		t.Fatalf("%d training patches and %d test patches, want 40 and 16", len(d.Train), len(d.Test))
+	}
+	for _, s := range d.Test {
+		if s.Image.H != 28 || s.Image.W != 28 {
+			t.Fatalf("test patch %s is %dx%d", s.ID, s.Image.H, s.Image.W)
+		}
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	ckpt := filepath.Join(dir, "model.ckpt")
+
+	// Three steps, a checkpoint, then three more from the checkpoint.
+	m, _ := dcgan.New(cfg.Model, cfg.Train.Seed)
+	tr, err := dcgan.NewTrainer(m, cfg.Train)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := train.Options{Steps: 3, BatchSize: cfg.Train.BatchSize, Seed: 1, CheckpointPath: ckpt}
+	if _, err := train.Run(ctx, tr, d.Train, opt, train.State{}); err != nil {
+		t.Fatal(err)
+	}
+	tr2, st, err := dcgan.Resume(ckpt, cfg.Model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.Steps = cfg.Steps
+	if st, err = train.Run(ctx, tr2, d.Train, opt, st); err != nil || st.Step != cfg.Steps {
+		t.Fatalf("resumed run ended at %+v: %v", st, err)
+	}
+	ae, err := TrainACAE(ctx, cfg, d, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Score(ctx, cfg, tr2.Model, ae, d.Test)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != len(d.Test) {
+		t.Fatalf("%d results for %d samples", len(res), len(d.Test))
+	}
+	for _, r := range res {
+		for _, c := range Columns {
+			if v, ok := r.Scores[c]; !ok || math.IsNaN(v) || v < 0 {
+				t.Fatalf("%s: score %s = %v", r.ID, c, v)
+			}
+		}
+	}
+	t1 := Table1(res)
+	if t1.Err != nil {
+		t.Fatal(t1.Err)
+	}
+	if rows, cols := t1.Dims(); rows != 4 || cols != 6 {
+		t.Fatalf("Table 1 is %dx%d, want 4x6", rows, cols)
+	}
+	for i, name := range []string{"AnoGAN", "GAN_R", "P_D", "aCAE"} {
+		if got := t1.Elem(i, 0).String(); got != name {
+			t.Errorf("row %d is %s, want %s", i, got, name)
+		}
+		auc := t1.Col("auc").Elem(i).Float()
+		if auc < 0 || auc > 1 {
+			t.Errorf("%s: AUC %v", name, auc)
+		}
+	}
+}
+
+// TestRunReuse runs the whole experiment into a directory twice: the second
+// run must load the models rather than train them, and give the same scores.
+func TestRunReuse(t *testing.T) {
+	cfg := tinyConfig()
+	cfg.Data = "phantom:train=20,val=2,test=10"
+	cfg.Out = t.TempDir()
+	cfg.Reuse = true
+	steps := 0
+	count := func(train.Info) error { steps++; return nil }
+	r1, err := Run(context.Background(), cfg, count)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := steps
+	for _, f := range []string{"scores.csv", "train_scores.csv", "table1.csv", "model.ckpt", "acae.ckpt", "training.json"} {
+		if _, err := os.Stat(filepath.Join(cfg.Out, f)); err != nil {
+			t.Errorf("missing output: %v", err)
+		}
+	}
+	r2, err := Run(context.Background(), cfg, count)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps != first {
+		t.Fatalf("second run trained %d steps; it should reuse the models", steps-first)
+	}
+	for i := range r1.Test {
+		if r1.Test[i].Scores["A"] != r2.Test[i].Scores["A"] {
+			t.Fatalf("%s: A %v then %v", r1.Test[i].ID, r1.Test[i].Scores["A"], r2.Test[i].Scores["A"])
+		}
+	}
+	if err := Figures(r2, filepath.Join(cfg.Out, "figures")); err != nil {
+		t.Fatal(err)
+	}
+}
