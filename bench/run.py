@@ -53,6 +53,8 @@ class Harness:
     def __init__(self, args):
         self.args = args
         self.samples = []  # (rep, task, config, impl, items_per_s, peak_rss_mb or None, gflops)
+        self.loads = []  # 1-minute load average when each sample's run started
+        self.load = 0.0
         self.failures = []
         self.notes = []
         self.go = None
@@ -64,6 +66,7 @@ class Harness:
     def run(self, cmd, what, env=None):
         """Runs cmd from the repository root; returns its CSV rows with impl, or None on failure."""
         t0 = time.perf_counter()
+        self.load = os.getloadavg()[0]
         try:
             out = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, timeout=self.args.timeout, check=False)
@@ -98,6 +101,7 @@ class Harness:
             gflops = float(r["gflops"]) if r.get("gflops") else None
             self.samples.append((rep, r["task"], r["config"], impl, float(r["items_per_s"]),
                                  rss, gflops))
+            self.loads.append(self.load)
 
     def model_flags(self, task, config):
         warmup, reps = SMOKE_SCHEDULE if self.args.smoke else SCHEDULE[config][task]
@@ -108,7 +112,8 @@ class Harness:
 
     def torch(self, rep, task, config):
         env = dict(os.environ, OMP_NUM_THREADS=str(self.args.threads))
-        cmd = [self.args.python, os.path.join(BENCH, "torch_ref.py")] + self.model_flags(task, config)
+        script = os.path.join(BENCH, "torch_ref.py")
+        cmd = [self.args.python, script] + self.model_flags(task, config)
         rows = self.run(cmd, f"rep {rep} torch {task} {config}", env)
         if rows is not None:
             self.add(rep, rows, "torch")
@@ -116,7 +121,8 @@ class Harness:
     def anogo(self, rep, task, config):
         if self.go is None:
             return
-        rows = self.run(self.go + self.model_flags(task, config), f"rep {rep} anogo {task} {config}")
+        cmd = self.go + self.model_flags(task, config)
+        rows = self.run(cmd, f"rep {rep} anogo {task} {config}")
         if rows is not None:
             self.add(rep, rows, "anogo")
 
@@ -148,6 +154,7 @@ class Harness:
         threads = str(self.args.threads)
         env = dict(os.environ, OPENBLAS_NUM_THREADS=threads, OMP_NUM_THREADS=threads)
         if has_go_sgemm_benchmark():
+            self.load = os.getloadavg()[0]
             benchtime = "2x" if self.args.smoke else "10x"
             cmd = ["go", "test", "-run", "^$", "-bench", "^BenchmarkSgemm2048$", "-benchtime",
                    benchtime, "./sdk/blas"]
@@ -168,7 +175,8 @@ class Harness:
             out = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                  check=False)
             if out.returncode != 0:
-                self.fail("compiling bench/sgemm_ceiling.c failed (is libopenblas-dev installed?):\n"
+                self.fail("compiling bench/sgemm_ceiling.c failed "
+                          "(is libopenblas-dev installed?):\n"
                           + out.stdout.decode(errors="replace")[-2000:])
                 return
             self.sgemm_built = True
@@ -184,7 +192,8 @@ class Harness:
             self.sgemm(rep)
             for config in self.args.configs:
                 for task in self.args.tasks:
-                    first, second = (self.torch, self.anogo) if rep % 2 else (self.anogo, self.torch)
+                    pair = (self.torch, self.anogo)
+                    first, second = pair if rep % 2 else pair[::-1]
                     first(rep, task, config)
                     second(rep, task, config)
 
@@ -221,8 +230,8 @@ def has_go_sgemm_benchmark():
     return False
 
 
-GO_BENCH_LINE = re.compile(r"^BenchmarkSgemm2048\S*\s+\d+\s+([0-9.e+]+) ns/op.*?([0-9.e+]+) GFLOP/s",
-                           re.MULTILINE)
+GO_BENCH_LINE = re.compile(
+    r"^BenchmarkSgemm2048\S*\s+\d+\s+([0-9.e+]+) ns/op.*?([0-9.e+]+) GFLOP/s", re.MULTILINE)
 
 
 def parse_go_sgemm(text):
@@ -317,7 +326,8 @@ def parse_args(argv):
     p.add_argument("--batch", type=int, default=None, help=f"default 64; smoke {SMOKE_BATCH}")
     p.add_argument("--out", default=os.path.join(ROOT, "out", "bench", "bench.csv"))
     p.add_argument("--python", default=TORCH_PYTHON, help="python with torch")
-    p.add_argument("--go", default="", help=f"anogo benchmark command (default: build {GO_PROGRAM})")
+    p.add_argument("--go", default="",
+                   help=f"anogo benchmark command (default: build {GO_PROGRAM})")
     p.add_argument("--no-go", action="store_true", help="measure torch and sgemm only")
     p.add_argument("--timeout", type=float, default=900, help="seconds allowed per run")
     p.add_argument("-v", "--verbose", action="store_true", help="show each run's stderr")
@@ -345,10 +355,10 @@ def main(argv):
     rows = summarise(h.samples)
     write_csv(args.out, COLUMNS, rows)
     raw = os.path.join(args.outdir, "bench_raw.csv")
-    write_csv(raw, ["rep"] + COLUMNS[:4] + ["peak_rss_mb"], [
+    write_csv(raw, ["rep"] + COLUMNS[:4] + ["peak_rss_mb", "load"], [
         {"rep": rep, "task": t, "config": c, "impl": i, "items_per_s": f"{x:.2f}",
-         "peak_rss_mb": "" if rss is None else f"{rss:.0f}"}
-        for rep, t, c, i, x, rss, _ in h.samples])
+         "peak_rss_mb": "" if rss is None else f"{rss:.0f}", "load": f"{load:.2f}"}
+        for (rep, t, c, i, x, rss, _), load in zip(h.samples, h.loads)])
     print(table(rows, args.batch))
     print(f"\nbench: wrote {os.path.relpath(args.out)} and {os.path.relpath(raw)} "
           f"({args.reps} reps, batch {args.batch}, {args.threads} threads, "

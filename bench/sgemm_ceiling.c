@@ -86,7 +86,8 @@ int main(int argc, char **argv) {
 		n, threads, reps, median * 1e3, times[0] * 1e3, times[reps - 1] * 1e3,
 		openblas_get_config());
 	printf("task,config,impl,items_per_s,ratio_vs_torch,gflops,peak_rss_mb\n");
-	printf("sgemm,%d,openblas,%.3f,,%.2f,%.0f\n", n, 1.0 / median, gflops, (double)ru.ru_maxrss / 1024.0);
+	printf("sgemm,%d,openblas,%.3f,,%.2f,%.0f\n", n, 1.0 / median, gflops,
+	       (double)ru.ru_maxrss / 1024.0);
 	free(a);
 	free(b);
 	free(c);

@@ -65,7 +65,8 @@ class ShapesTest(unittest.TestCase):
 
     def test_known_flops(self):
         # 28x28, w = 64, nz = 100, worked by hand:
-        # G: linear 100*128*49 = 627200; convT 128*7*7*64*25 = 10035200; convT 64*14*14*1*25 = 313600
+        # G: linear 100*128*49 = 627200; convT 128*7*7*64*25 = 10035200;
+        #    convT 64*14*14*1*25 = 313600
         # D: conv 64*14*14*1*25 = 313600; conv 128*7*7*64*25 = 10035200; linear 128*49 = 6272
         fg = 2 * (627200 + 10035200 + 313600)
         fd = 2 * (313600 + 10035200 + 6272)

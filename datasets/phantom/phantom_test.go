@@ -345,3 +345,22 @@ func BenchmarkGenerate(b *testing.B) {
 		}
 	}
 }
+
+// TestSpeckleLaw checks the tabulated speckle against Gamma(L, 1/L):
+// mean 1 and variance 1/L.
+func TestSpeckleLaw(t *testing.T) {
+	const n, tol = 200000, 0.01
+	r := stream(1, 1, 0, 2)
+	q := speckleQuantiles()
+	var sum, sum2 float64
+	for range n {
+		g := q.draw(r)
+		sum += g
+		sum2 += g * g
+	}
+	mean := sum / n
+	variance := sum2/n - mean*mean
+	if math.Abs(mean-1) > tol || math.Abs(variance-1.0/speckleLooks) > 2*tol {
+		t.Errorf("speckle mean %.4f, variance %.4f; want 1 and %.4f", mean, variance, 1.0/speckleLooks)
+	}
+}

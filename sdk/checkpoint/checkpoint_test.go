@@ -102,3 +102,40 @@ func TestSaveKeepsOldOnFailure(t *testing.T) {
 		t.Fatalf("old checkpoint changed: %v", w.Data)
 	}
 }
+
+// FuzzLoad feeds arbitrary bytes to Load: it must return a checkpoint or an
+// error, never panic, and never allocate more than the file describes.
+func FuzzLoad(f *testing.F) {
+	dir := f.TempDir()
+	good := filepath.Join(dir, "seed.ckpt")
+	c := &Checkpoint{Kind: "x", Meta: json.RawMessage(`{"a":1}`)}
+	c.Add("w", []float32{1, 2, 3, 4}, 2, 2)
+	if err := Save(good, c); err != nil {
+		f.Fatal(err)
+	}
+	raw, err := os.ReadFile(good)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(raw)
+	f.Add(raw[:len(raw)-10])
+	f.Add([]byte("PK\x03\x04"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := filepath.Join(t.TempDir(), "f.ckpt")
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := Load(p)
+		if err != nil {
+			if !strings.Contains(err.Error(), p) {
+				t.Errorf("error %q does not name the file", err)
+			}
+			return
+		}
+		for _, tn := range got.Tensors {
+			if numel(tn.Shape) != len(tn.Data) {
+				t.Errorf("tensor %q: shape %v, %d values", tn.Name, tn.Shape, len(tn.Data))
+			}
+		}
+	})
+}

@@ -77,6 +77,9 @@ type Iterative struct {
 	Patience int
 	// Seed seeds the initial codes.
 	Seed uint64
+	// Progress, when set, is called after every step with the number of
+	// query-steps done and the total (queries × Γ).
+	Progress func(done, total int) `json:"-"`
 
 	graphs map[int]*graph
 }
@@ -235,7 +238,7 @@ func (it *Iterative) Map(ctx context.Context, queries []data.Sample) ([]Latent, 
 	out := make([]Latent, 0, len(queries))
 	for lo := 0; lo < len(queries); lo += bs {
 		hi := min(lo+bs, len(queries))
-		res, err := it.mapBatch(ctx, gr, inf, queries[lo:hi], bs)
+		res, err := it.mapBatch(ctx, gr, inf, queries[lo:hi], bs, lo, len(queries))
 		if err != nil {
 			return out, err
 		}
@@ -244,7 +247,7 @@ func (it *Iterative) Map(ctx context.Context, queries []data.Sample) ([]Latent, 
 	return out, nil
 }
 
-func (it *Iterative) mapBatch(ctx context.Context, gr *graph, inf *dcgan.Inference, qs []data.Sample, bs int) ([]Latent, error) {
+func (it *Iterative) mapBatch(ctx context.Context, gr *graph, inf *dcgan.Inference, qs []data.Sample, bs, first, nq int) ([]Latent, error) {
 	cfg := it.Model.Config
 	nz, px := cfg.Latent, cfg.Size*cfg.Size
 	k := len(qs)
@@ -325,6 +328,9 @@ func (it *Iterative) mapBatch(ctx context.Context, gr *graph, inf *dcgan.Inferen
 			z[i] = max(-1, min(1, v)) // keep z in the prior's range
 		}
 		gr.vm.Reset()
+		if it.Progress != nil {
+			it.Progress(first*total+(s+1)*k, nq*total)
+		}
 	}
 	defer gr.vm.Reset()
 	r := gr.residual.Value().Data().([]float32)

@@ -54,8 +54,6 @@ func BiasAct(x, b *gorgonia.Node, act Act, alpha float32, ng NoGrad) (*gorgonia.
 // planes describes an [n, c, ...] tensor as n·c planes of hw elements.
 type planes struct{ n, c, hw int }
 
-func (p planes) size() int { return p.n * p.c * p.hw }
-
 type biasActOp struct {
 	base
 	p     planes

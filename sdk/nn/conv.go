@@ -13,11 +13,10 @@ import "github.com/anogo/anogo/sdk/blas"
 const (
 	// targetCols is the number of columns (samples × output pixels) that a
 	// chunk aims at.
+	targetCols = 1024
 	// maxColFloats bounds one column buffer (32 MB).
 	maxColFloats = 8 << 20
 )
-
-var targetCols = 1024
 
 // chunk returns how many samples to fold into one matrix product when each
 // of nw workers takes whole samples and a sample's column matrix has rows

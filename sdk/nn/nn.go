@@ -197,8 +197,9 @@ func (noDiff) SymDiff(gorgonia.Nodes, *gorgonia.Node, *gorgonia.Node) (gorgonia.
 	return nil, errors.New("nn: backward ops cannot be differentiated again")
 }
 
-// checkNode returns an error unless n is a float32 tensor node of dims
-// dimensions (any dims when dims is 0).
+// checkNode returns an error, naming the layer and the argument, unless n
+// is a float32 node with one of the given numbers of dimensions (any number
+// when none is given).
 func checkNode(layer, what string, n *gorgonia.Node, dims ...int) error {
 	if n == nil {
 		return fmt.Errorf("nn: %s: %s is nil", layer, what)

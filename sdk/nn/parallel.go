@@ -17,28 +17,30 @@ import (
 
 var (
 	workers     atomic.Int64
-	blasConfig  sync.Once
 	workersInit sync.Once
 )
 
-// Workers returns the number of goroutines that each layer uses; by default
-// runtime.GOMAXPROCS(0) at the first call.
+// Workers returns the number of goroutines that each layer uses. It is
+// runtime.GOMAXPROCS(0) unless SetWorkers changed it; when it is above 1 the
+// first call also sets OpenBLAS to one thread per call (blas.SetThreads(1)).
 func Workers() int {
-	workersInit.Do(func() {
-		if workers.Load() == 0 {
-			workers.Store(int64(runtime.GOMAXPROCS(0)))
-		}
-	})
+	workersInit.Do(func() { setWorkers(runtime.GOMAXPROCS(0)) })
 	return int(workers.Load())
 }
 
 // SetWorkers sets the number of goroutines that each layer uses (n < 1 is
-// taken as 1). With one worker OpenBLAS keeps its own thread count, so that
-// SetWorkers(1) plus blas.SetThreads(k) gives the other arrangement (only the
-// matrix products parallel); with more, OpenBLAS is set to one thread per call.
+// taken as 1). With more than one, OpenBLAS is set to one thread per call;
+// with one, OpenBLAS keeps its thread count, so that SetWorkers(1) followed
+// by blas.SetThreads(k) gives the other arrangement, where only the matrix
+// products run in parallel.
 func SetWorkers(n int) {
 	workersInit.Do(func() {})
-	workers.Store(int64(max(n, 1)))
+	setWorkers(n)
+}
+
+func setWorkers(n int) {
+	n = max(n, 1)
+	workers.Store(int64(n))
 	if n > 1 {
 		blas.SetThreads(1)
 	}
@@ -49,9 +51,6 @@ func SetWorkers(n int) {
 // per-worker scratch. It returns when every task is done.
 func parallel(tasks int, body func(worker, task int)) {
 	nw := min(Workers(), tasks)
-	if nw > 1 {
-		blasConfig.Do(func() { blas.SetThreads(1) })
-	}
 	if nw <= 1 {
 		for t := range tasks {
 			body(0, t)

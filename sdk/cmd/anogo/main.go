@@ -185,6 +185,24 @@ func progress(label string) train.Hook {
 	}
 }
 
+// mapProgress returns a mapper progress function that shows a bar per
+// mapping run.
+func mapProgress(label string) func(done, total int) {
+	var p *display.Progress
+	last := 0
+	return func(done, total int) {
+		if p == nil || done < last {
+			p = display.NewProgress(total, label)
+		}
+		last = done
+		p.Update(done, nil)
+		if done == total {
+			p.Done()
+			p = nil
+		}
+	}
+}
+
 func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -265,6 +283,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	cfg.Mapping.Progress = mapProgress("mapping")
 	fmt.Fprintf(stdout, "scoring %d test samples from %s (%d mapping steps)\n", len(d.Test), cfg.Data, cfg.Mapping.Steps)
 	t0 := time.Now()
 	res, err := anogan.Score(ctx, cfg, m, ae, d.Test)
@@ -330,6 +349,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	cfg.Out = *out
+	cfg.Mapping.Progress = mapProgress("mapping (query-steps)")
 	t0 := time.Now()
 	fmt.Fprintf(stdout, "anogo demo: AnoGAN on %s, %v, %d training steps, %d mapping steps -> %s\n",
 		cfg.Data, cfg.Model, cfg.Steps, cfg.Mapping.Steps, cfg.Out)

@@ -7,7 +7,9 @@ for comparison with BenchmarkConv2d64 and BenchmarkConvTranspose2d64:
 
 For each layer it prints milliseconds and GFLOP/s of the forward pass, the
 input gradient (dx) and the weight gradient (dw), each timed alone through
-torch.nn.grad / autograd.
+torch.nn.grad / autograd. Last, like BenchmarkDCGAN64, one forward and
+backward pass of the paper's DCGAN (G then D, BatchNorm in training mode,
+BCE-with-logits cost) on a batch of 64, in images per second.
 """
 import sys
 import time
@@ -57,3 +59,33 @@ for c, h, co in reversed(layers):
     out = F.conv_transpose2d(xt, wt, stride=S, padding=P, output_padding=1)
     g = torch.randn_like(out)
     report(name + " dx+dw", timeit(lambda: torch.autograd.grad(out, (xt, wt), g, retain_graph=True)), 2 * flops)
+
+
+def dcgan():
+    import torch.nn as nn
+    g = nn.Sequential(
+        nn.Linear(100, 512 * 16, bias=False), nn.Unflatten(1, (512, 4, 4)),
+        nn.BatchNorm2d(512), nn.ReLU(), nn.ConvTranspose2d(512, 256, 5, 2, 2, 1, bias=False),
+        nn.BatchNorm2d(256), nn.ReLU(), nn.ConvTranspose2d(256, 128, 5, 2, 2, 1, bias=False),
+        nn.BatchNorm2d(128), nn.ReLU(), nn.ConvTranspose2d(128, 64, 5, 2, 2, 1, bias=False),
+        nn.BatchNorm2d(64), nn.ReLU(), nn.ConvTranspose2d(64, 1, 5, 2, 2, 1, bias=False),
+        nn.Tanh())
+    d = nn.Sequential(
+        nn.Conv2d(1, 64, 5, 2, 2, bias=False), nn.LeakyReLU(0.2),
+        nn.Conv2d(64, 128, 5, 2, 2, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
+        nn.Conv2d(128, 256, 5, 2, 2, bias=False), nn.BatchNorm2d(256), nn.LeakyReLU(0.2),
+        nn.Conv2d(256, 512, 5, 2, 2, bias=False), nn.BatchNorm2d(512), nn.LeakyReLU(0.2),
+        nn.Flatten(), nn.Linear(512 * 16, 1, bias=False))
+    z = torch.rand(N, 100) * 2 - 1
+    ones = torch.ones(N, 1)
+
+    def step():
+        g.zero_grad()
+        d.zero_grad()
+        F.binary_cross_entropy_with_logits(d(g(z)), ones).backward()
+
+    secs = timeit(step)
+    print(f"{'DCGAN G+D fwd+bwd':32s} {secs * 1e3:8.1f} ms {N / secs:7.1f} images/s")
+
+
+dcgan()

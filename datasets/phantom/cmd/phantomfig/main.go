@@ -24,7 +24,7 @@ import (
 
 func main() {
 	out := flag.String("o", "docs/img/phantom.png", "output PNG file")
-	index := flag.Int("i", 3, "index of the test scan to draw")
+	index := flag.Int("i", 0, "index of the test scan to draw")
 	flag.Parse()
 	img, err := figure(phantom.DefaultConfig(), *index)
 	if err != nil {
