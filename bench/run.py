@@ -153,7 +153,7 @@ class Harness:
         """Measures the sgemm ceiling: sdk/blas's Go benchmark if it exists, else the C program."""
         threads = str(self.args.threads)
         env = dict(os.environ, OPENBLAS_NUM_THREADS=threads, OMP_NUM_THREADS=threads)
-        if has_go_sgemm_benchmark():
+        if self.args.sgemm == "go" or (self.args.sgemm == "auto" and has_go_sgemm_benchmark()):
             self.load = os.getloadavg()[0]
             benchtime = "2x" if self.args.smoke else "10x"
             cmd = ["go", "test", "-run", "^$", "-bench", "^BenchmarkSgemm2048$", "-benchtime",
@@ -302,6 +302,11 @@ def table(rows, batch):
     return "\n".join(lines)
 
 
+def shown(path):
+    """path relative to the repository root when it lies inside it."""
+    return os.path.relpath(path, ROOT) if path.startswith(ROOT + os.sep) else path
+
+
 def parse_list(value, allowed, what):
     items = [v.strip() for v in value.split(",") if v.strip()]
     bad = [v for v in items if v not in allowed]
@@ -329,6 +334,9 @@ def parse_args(argv):
     p.add_argument("--go", default="",
                    help=f"anogo benchmark command (default: build {GO_PROGRAM})")
     p.add_argument("--no-go", action="store_true", help="measure torch and sgemm only")
+    p.add_argument("--sgemm", choices=("auto", "go", "c"), default="auto",
+                   help="ceiling from sdk/blas's BenchmarkSgemm2048 (go), sgemm_ceiling.c (c), "
+                        "or go when that benchmark exists (auto)")
     p.add_argument("--timeout", type=float, default=900, help="seconds allowed per run")
     p.add_argument("-v", "--verbose", action="store_true", help="show each run's stderr")
     args = p.parse_args(argv)
@@ -360,7 +368,7 @@ def main(argv):
          "peak_rss_mb": "" if rss is None else f"{rss:.0f}", "load": f"{load:.2f}"}
         for (rep, t, c, i, x, rss, _), load in zip(h.samples, h.loads)])
     print(table(rows, args.batch))
-    print(f"\nbench: wrote {os.path.relpath(args.out)} and {os.path.relpath(raw)} "
+    print(f"\nbench: wrote {shown(args.out)} and {shown(raw)} "
           f"({args.reps} reps, batch {args.batch}, {args.threads} threads, "
           f"{time.perf_counter() - t0:.0f} s, load {load:.2f} -> {os.getloadavg()[0]:.2f})")
     for note in h.notes:

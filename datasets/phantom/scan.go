@@ -148,7 +148,7 @@ const (
 // 1; the blur that follows makes the grains a little wider than a pixel,
 // wider across (x) than along the beam (y), as in SD-OCT.
 const (
-	speckleLooks = 4
+	speckleLooks = 10
 	blurSigmaX   = 0.9
 	blurSigmaY   = 0.6
 )

@@ -156,8 +156,17 @@ func PrepareSource(src data.Source, cfg Config) (*Data, error) {
 	var popt patch.Options
 	patched := cfg.PatchSize > 0
 	if patched {
-		_, roi := src.(patch.ROIer)
-		popt = patch.Options{Size: cfg.PatchSize, Resize: size, K: cfg.PatchesPerImage, Seed: cfg.Seed, InROI: roi}
+		popt = patch.Options{Size: cfg.PatchSize, Resize: size, K: cfg.PatchesPerImage, Seed: cfg.Seed}
+		if r, ok := src.(patch.ROIer); ok {
+			popt.InROI = true
+			popt.ROI = func(s data.Sample) (*data.Image, error) {
+				roi, err := r.ROI(s)
+				if err != nil {
+					return nil, err
+				}
+				return belowTop(roi, cfg.PatchSize), nil
+			}
+		}
 	}
 	fit := func(s data.Sample) data.Sample {
 		if s.Image.H == size && s.Image.W == size {
@@ -224,6 +233,36 @@ func PrepareSource(src data.Source, cfg Config) (*Data, error) {
 		}
 	}
 	return d, nil
+}
+
+// belowTop narrows a region of interest (the retina) to the patch centres
+// whose patch starts at or below the region's top edge across its width, so
+// that patches hold retina (and what lies below it) but no vitreous: the
+// paper cuts its patches from the extracted retina (Sec. 3). Where the
+// narrowed region would be empty in a column, the column keeps its centre
+// rows from the original region.
+func belowTop(roi *data.Image, size int) *data.Image {
+	out := data.NewImage(roi.H, roi.W)
+	in := func(y, x int) bool {
+		x = max(0, min(roi.W-1, x))
+		return y >= 0 && y < roi.H && roi.At(y, x) > 0
+	}
+	half := size / 2
+	for x := 0; x < roi.W; x++ {
+		any := false
+		for y := 0; y < roi.H; y++ {
+			if in(y, x) && in(y-half, x-half) && in(y-half, x) && in(y-half, x+half-1) {
+				out.Set(y, x, 1)
+				any = true
+			}
+		}
+		if !any {
+			for y := 0; y < roi.H; y++ {
+				out.Set(y, x, roi.At(y, x))
+			}
+		}
+	}
+	return out
 }
 
 func balanced(src data.Source, perClass int) ([]data.Sample, error) {
