@@ -148,7 +148,7 @@ const (
 // 1; the blur that follows makes the grains a little wider than a pixel,
 // wider across (x) than along the beam (y), as in SD-OCT.
 const (
-	speckleLooks = 10
+	speckleLooks = 16
 	blurSigmaX   = 0.9
 	blurSigmaY   = 0.6
 )
@@ -429,7 +429,7 @@ func drawLesions(a *anatomy, kinds []Kind, r *rand.Rand) *lesions {
 				if r.Float64() < 0.3 {
 					s.top, s.bottom = inl, inl
 				}
-				s.ry = uniform(r, 1.5, 2.5) * u
+				s.ry = uniform(r, 2.2, 3.5) * u
 				s.rx = s.ry * uniform(r, 1, 1.3)
 				s.depth = uniform(r, 0.2, 0.8)
 				l.spots = append(l.spots, s)

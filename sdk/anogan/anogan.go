@@ -83,15 +83,16 @@ func Small() Config {
 	}
 }
 
-// Demo is the setting of make demo: 32x32 patches, width 32, 1500 steps,
-// 200 mapping steps.
+// Demo is the setting of make demo: 32x32 patches, width 16, 1500
+// training steps, 500 aCAE steps, 200 mapping steps, 150 + 150 test
+// patches. About 6 minutes on two cores.
 func Demo() Config {
 	return Config{
 		Data:            "phantom",
-		Model:           dcgan.Config{Size: 32, Width: 32, Latent: 100},
+		Model:           dcgan.Config{Size: 32, Width: 16, Latent: 100},
 		Train:           dcgan.TrainConfig{LR: 2e-4, Beta1: 0.5, BatchSize: 64, Seed: 1},
 		Steps:           1500,
-		ACAESteps:       800,
+		ACAESteps:       500,
 		PatchSize:       32,
 		PatchesPerImage: 32,
 		TestPerClass:    150,
