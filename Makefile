@@ -10,6 +10,8 @@ export PATH := $(CURDIR)/.cache/bin:/usr/local/go/bin:$(PATH)
 # Two cores: OpenBLAS and Go's scheduler share them (see docs/performance.md).
 export OPENBLAS_NUM_THREADS ?= 2
 FUZZTIME ?= 10s
+# Notebook setting: small (minutes) or paper (hours): make notebooks ANOGO_SETTING=paper
+ANOGO_SETTING ?= small
 
 .PHONY: all setup deps demo test unit fuzz notebooks notebooks-small bench bench-smoke figures clean
 
@@ -34,7 +36,7 @@ fuzz:
 	@bash .ci/fuzz.sh $(FUZZTIME)
 
 notebooks: setup
-	ANOGO_SETTING=paper /usr/bin/python3 kernel/run_notebooks.py --out out/notebooks
+	ANOGO_SETTING=$(ANOGO_SETTING) /usr/bin/python3 kernel/run_notebooks.py --out out/notebooks
 
 notebooks-small:
 	ANOGO_SETTING=small /usr/bin/python3 kernel/run_notebooks.py --out out/notebooks
