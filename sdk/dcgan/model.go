@@ -226,10 +226,7 @@ func (m *Model) Generator(z *gorgonia.Node, params gorgonia.Nodes, mode Mode) (*
 			}
 		}
 		gamma, beta := next(), next()
-		if h, err = nn.BatchNorm(h, gamma, beta, m.G.BN[i], mode.Train, pg); err != nil {
-			return nil, fmt.Errorf("dcgan: generator layer %d: %w", i, err)
-		}
-		if h, err = nn.BiasAct(h, nil, nn.ReLU, 0, pg); err != nil {
+		if h, err = batchNormAct(h, gamma, beta, m.G.BN[i], mode, nn.ReLU, 0); err != nil {
 			return nil, fmt.Errorf("dcgan: generator layer %d: %w", i, err)
 		}
 	}
@@ -305,16 +302,13 @@ func (c Config) convNet(net *Net, x *gorgonia.Node, params gorgonia.Nodes, mode 
 		if h, err = nn.Conv2d(h, next(), 2, 2, ng); err != nil {
 			return nil, nil, fmt.Errorf("dcgan: convolution block %d: %w", i, err)
 		}
-		var bias *gorgonia.Node
 		if i == 0 {
-			bias = next()
+			h, err = nn.BiasAct(h, next(), nn.LeakyReLU, LeakySlope, pg)
 		} else {
 			gamma, beta := next(), next()
-			if h, err = nn.BatchNorm(h, gamma, beta, net.BN[i-1], mode.Train, pg); err != nil {
-				return nil, nil, fmt.Errorf("dcgan: convolution block %d: %w", i, err)
-			}
+			h, err = batchNormAct(h, gamma, beta, net.BN[i-1], mode, nn.LeakyReLU, LeakySlope)
 		}
-		if h, err = nn.BiasAct(h, bias, nn.LeakyReLU, LeakySlope, pg); err != nil {
+		if err != nil {
 			return nil, nil, fmt.Errorf("dcgan: convolution block %d: %w", i, err)
 		}
 	}
@@ -330,6 +324,22 @@ func (c Config) convNet(net *Net, x *gorgonia.Node, params gorgonia.Nodes, mode 
 		return nil, nil, fmt.Errorf("dcgan: linear output: %w", err)
 	}
 	return out, feat, nil
+}
+
+// batchNormAct adds BatchNorm followed by the activation act to the graph.
+// In eval mode with frozen weights (mapping, inference) BatchNorm is a
+// per-channel affine map, and the two are one fused layer
+// (nn.BatchNormAct); otherwise they are nn.BatchNorm and nn.BiasAct.
+func batchNormAct(h, gamma, beta *gorgonia.Node, st *nn.BNStats, mode Mode, act nn.Act, alpha float32) (*gorgonia.Node, error) {
+	pg := mode.NoGrad & nn.NoParamGrad
+	if !mode.Train && pg != 0 {
+		return nn.BatchNormAct(h, gamma, beta, st, act, alpha, pg)
+	}
+	h, err := nn.BatchNorm(h, gamma, beta, st, mode.Train, pg)
+	if err != nil {
+		return nil, err
+	}
+	return nn.BiasAct(h, nil, act, alpha, pg)
 }
 
 // SampleZ fills z (n·Latent values) from the prior U[-1, 1] (Sec. 2.1).

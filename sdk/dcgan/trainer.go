@@ -40,6 +40,13 @@ func DefaultTrainConfig() TrainConfig {
 // BCE(D(x), 1) + BCE(D(G(z)), 0), the minimax value of Eq. (1), and G
 // minimises BCE(D(G(z)), 1), the non-saturating form of Eq. (2), on the
 // same z. Both networks are in train mode (batch statistics).
+//
+// The step is one graph: G(z) is computed once; D runs on the real batch
+// and on the fake one (not differentiated into G), Adam updates D inside
+// the graph as soon as D's gradients are there, and the G step then runs
+// the updated D on the same fake batch and differentiates through it into
+// G (D's weights frozen). This is PyTorch's recipe, fake.detach() for the D
+// step, without a second forward pass of G.
 type Trainer struct {
 	Model  *Model
 	Config TrainConfig
@@ -49,11 +56,11 @@ type Trainer struct {
 	ZSource *rand.PCG
 
 	z []float32
-	d step
-	g step
+	s step
 }
 
-// step is one compiled graph with its inputs and gradients.
+// step is the compiled graph of a training step with its inputs, G's
+// gradients and the losses.
 type step struct {
 	graph  *gorgonia.ExprGraph
 	vm     gorgonia.VM
@@ -62,6 +69,7 @@ type step struct {
 	grads  gorgonia.Nodes
 	losses map[string]*gorgonia.Node
 	zT, xT *tensor.Dense
+	gvals  [][]float32
 }
 
 // NewTrainer returns a trainer for m.
@@ -87,73 +95,66 @@ func (t *Trainer) build() error {
 	s := m.Config.Size
 	t.z = make([]float32, n*m.Config.Latent)
 
-	// Discriminator step: G runs forward only.
-	{
-		g := gorgonia.NewGraph()
-		st := &t.d
-		st.graph = g
-		st.zIn = gorgonia.NewMatrix(g, tensor.Float32, gorgonia.WithShape(n, m.Config.Latent), gorgonia.WithName("z"))
-		st.xIn = gorgonia.NewTensor(g, tensor.Float32, 4, gorgonia.WithShape(n, 1, s, s), gorgonia.WithName("x"))
-		gp, dp := m.G.Nodes(g), m.D.Nodes(g)
-		fake, err := m.Generator(st.zIn, gp, Mode{Train: true, NoGrad: nn.NoInputGrad | nn.NoParamGrad})
-		if err != nil {
-			return err
-		}
-		lr, _, err := m.Discriminator(st.xIn, dp, Mode{Train: true, NoGrad: nn.NoInputGrad})
-		if err != nil {
-			return err
-		}
-		lf, _, err := m.Discriminator(fake, dp, Mode{Train: true, NoGrad: nn.NoInputGrad})
-		if err != nil {
-			return err
-		}
-		real, err := meanBCE(lr, 1)
-		if err != nil {
-			return err
-		}
-		fk, err := meanBCE(lf, 0)
-		if err != nil {
-			return err
-		}
-		loss, err := gorgonia.Add(real, fk)
-		if err != nil {
-			return err
-		}
-		if st.grads, err = gorgonia.Grad(loss, dp...); err != nil {
-			return fmt.Errorf("dcgan: discriminator gradients: %w", err)
-		}
-		st.losses = map[string]*gorgonia.Node{"loss_d": loss, "loss_d_real": real, "loss_d_fake": fk}
-		st.vm = gorgonia.NewTapeMachine(g)
+	g := gorgonia.NewGraph()
+	st := &t.s
+	st.graph = g
+	st.zIn = gorgonia.NewMatrix(g, tensor.Float32, gorgonia.WithShape(n, m.Config.Latent), gorgonia.WithName("z"))
+	st.xIn = gorgonia.NewTensor(g, tensor.Float32, 4, gorgonia.WithShape(n, 1, s, s), gorgonia.WithName("x"))
+	gp, dp := m.G.Nodes(g), m.D.Nodes(g)
+	fake, err := m.Generator(st.zIn, gp, Mode{Train: true, NoGrad: nn.NoInputGrad})
+	if err != nil {
+		return err
 	}
-	// Generator step: D's weights are frozen, the gradient flows through D
-	// into G.
-	{
-		g := gorgonia.NewGraph()
-		st := &t.g
-		st.graph = g
-		st.zIn = gorgonia.NewMatrix(g, tensor.Float32, gorgonia.WithShape(n, m.Config.Latent), gorgonia.WithName("z"))
-		gp, dp := m.G.Nodes(g), m.D.Nodes(g)
-		fake, err := m.Generator(st.zIn, gp, Mode{Train: true, NoGrad: nn.NoInputGrad})
-		if err != nil {
-			return err
-		}
-		lf, _, err := m.Discriminator(fake, dp, Mode{Train: true, NoGrad: nn.NoParamGrad})
-		if err != nil {
-			return err
-		}
-		loss, err := meanBCE(lf, 1)
-		if err != nil {
-			return err
-		}
-		if st.grads, err = gorgonia.Grad(loss, gp...); err != nil {
-			return fmt.Errorf("dcgan: generator gradients: %w", err)
-		}
-		st.losses = map[string]*gorgonia.Node{"loss_g": loss}
-		st.vm = gorgonia.NewTapeMachine(g)
+
+	// Discriminator step: real and fake batches through D separately
+	// (BatchNorm statistics per batch); the fake batch is data here.
+	lr, _, err := m.Discriminator(st.xIn, dp, Mode{Train: true, NoGrad: nn.NoInputGrad})
+	if err != nil {
+		return err
 	}
-	t.d.zT = tensor.New(tensor.WithShape(n, m.Config.Latent), tensor.WithBacking(t.z))
-	t.g.zT = t.d.zT
-	t.d.xT = tensor.New(tensor.WithShape(n, 1, s, s), tensor.Of(tensor.Float32))
+	lf, _, err := m.Discriminator(fake, dp, Mode{Train: true, NoGrad: nn.NoInputGrad})
+	if err != nil {
+		return err
+	}
+	real, err := meanBCE(lr, 1)
+	if err != nil {
+		return err
+	}
+	fk, err := meanBCE(lf, 0)
+	if err != nil {
+		return err
+	}
+	lossD, err := gorgonia.Add(real, fk)
+	if err != nil {
+		return err
+	}
+	dgrads, err := gorgonia.Grad(lossD, dp...)
+	if err != nil {
+		return fmt.Errorf("dcgan: discriminator gradients: %w", err)
+	}
+	dNew, err := updatedAfter(t.OptD, &m.D, dp, dgrads)
+	if err != nil {
+		return err
+	}
+
+	// Generator step: the updated D, weights frozen, on the same fake
+	// batch; the gradient flows through D into G.
+	lg, _, err := m.Discriminator(fake, dNew, Mode{Train: true, NoGrad: nn.NoParamGrad})
+	if err != nil {
+		return err
+	}
+	lossG, err := meanBCE(lg, 1)
+	if err != nil {
+		return err
+	}
+	if st.grads, err = gorgonia.Grad(lossG, gp...); err != nil {
+		return fmt.Errorf("dcgan: generator gradients: %w", err)
+	}
+	st.losses = map[string]*gorgonia.Node{"loss_d": lossD, "loss_d_real": real, "loss_d_fake": fk, "loss_g": lossG}
+	st.vm = gorgonia.NewTapeMachine(g)
+	st.zT = tensor.New(tensor.WithShape(n, m.Config.Latent), tensor.WithBacking(t.z))
+	st.xT = tensor.New(tensor.WithShape(n, 1, s, s), tensor.Of(tensor.Float32))
+	st.gvals = make([][]float32, len(st.grads))
 	return nil
 }
 
@@ -175,38 +176,30 @@ func (t *Trainer) Step(batch []float32, n int) (map[string]float64, error) {
 	}
 	rng := rand.New(t.ZSource)
 	SampleZ(rng, t.z)
-	copy(t.d.xT.Data().([]float32), batch)
-	out := map[string]float64{}
-	if err := t.d.run(t.OptD, &t.Model.D, out, true); err != nil {
-		return nil, err
-	}
-	if err := t.g.run(t.OptG, &t.Model.G, out, false); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-func (st *step) run(opt *optim.Adam, net *Net, out map[string]float64, withX bool) error {
+	st := &t.s
+	copy(st.xT.Data().([]float32), batch)
 	defer st.vm.Reset()
 	if err := gorgonia.Let(st.zIn, st.zT); err != nil {
-		return err
+		return nil, err
 	}
-	if withX {
-		if err := gorgonia.Let(st.xIn, st.xT); err != nil {
-			return err
-		}
+	if err := gorgonia.Let(st.xIn, st.xT); err != nil {
+		return nil, err
 	}
+	// The run updates D (OptD) in the middle of the graph.
 	if err := st.vm.RunAll(); err != nil {
-		return err
+		return nil, err
 	}
+	out := map[string]float64{}
 	for name, n := range st.losses {
 		out[name] = scalar(n.Value())
 	}
-	grads := make([][]float32, len(st.grads))
 	for i, g := range st.grads {
-		grads[i] = g.Value().Data().([]float32)
+		st.gvals[i] = g.Value().Data().([]float32)
 	}
-	return opt.Update(net.Values(), grads)
+	if err := t.OptG.Update(t.Model.G.Values(), st.gvals); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func scalar(v gorgonia.Value) float64 {

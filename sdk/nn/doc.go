@@ -4,9 +4,10 @@
 // The layers are Conv2d, ConvTranspose2d (a true fractionally-strided
 // convolution, the adjoint of Conv2d), Linear, BiasAct (bias plus activation,
 // fused), BatchNorm (train and eval modes, running statistics in BNStats),
-// the per-sample losses AbsDiffSum (AnoGAN's residual and discrimination
-// losses, Schlegl et al. 2017, Eq. 3 and 4) and BCEWithLogits (the GAN loss),
-// and Flatten and Unflatten. Each returns a node of the graph of its inputs;
+// BatchNormAct (eval-mode BatchNorm and an activation fused into one pass,
+// for frozen networks), the per-sample losses AbsDiffSum (AnoGAN's residual
+// and discrimination losses, Schlegl et al. 2017, Eq. 3 and 4) and
+// BCEWithLogits (the GAN loss), and Flatten and Unflatten. Each returns a node of the graph of its inputs;
 // the graph stays gorgonia's, and so do autodiff, parameters and solvers.
 // Every backward pass is itself one or more ops of this package, created in
 // the op's SymDiff, so gorgonia.Grad builds the whole backward graph.
@@ -77,7 +78,8 @@
 //
 // Convolutions use im2col (through the input's stride phases, so that every
 // copy is contiguous) and one sgemm per chunk of samples; small images are
-// folded together so that each product has about 1024 columns.
+// folded together so that each product has about 1024 columns. The im2col
+// and col2im loops are in C (col2im_c.go), tested against their Go form.
 //
 // # Machines
 //

@@ -200,6 +200,7 @@ func measure(o options, task, config string, stderr io.Writer) ([]string, error)
 		reps = defaultReps[config][task]
 	}
 	var times []time.Duration
+	var cpu time.Duration
 	var err error
 	if o.cpuprofile != "" {
 		f, err := os.Create(o.cpuprofile)
@@ -217,11 +218,11 @@ func measure(o options, task, config string, stderr io.Writer) ([]string, error)
 	}
 	switch task {
 	case "train":
-		times, err = timeTrain(cfg, o.batch, o.warmup, reps, o.seed)
+		times, cpu, err = timeTrain(cfg, o.batch, o.warmup, reps, o.seed)
 	case "map":
-		times, err = timeMap(cfg, o.batch, o.warmup, reps, o.seed)
+		times, cpu, err = timeMap(cfg, o.batch, o.warmup, reps, o.seed)
 	case "infer":
-		times, err = timeInfer(cfg, o.batch, o.warmup, reps, o.seed)
+		times, cpu, err = timeInfer(cfg, o.batch, o.warmup, reps, o.seed)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", task, config, err)
@@ -229,8 +230,8 @@ func measure(o options, task, config string, stderr io.Writer) ([]string, error)
 	med := median(times)
 	items := float64(o.batch) / med.Seconds()
 	rss := peakRSSMiB()
-	fmt.Fprintf(stderr, "anogobench: %s %s: %.2f items/s, %.3f steps/s, median step %.1f ms over %d reps (min %.1f, max %.1f), peak RSS %.0f MiB\n",
-		task, config, items, items/float64(o.batch), ms(med), len(times), ms(slices.Min(times)), ms(slices.Max(times)), rss)
+	fmt.Fprintf(stderr, "anogobench: %s %s: %.2f items/s, %.3f steps/s, median step %.1f ms over %d reps (min %.1f, max %.1f), CPU %.1f ms per step, peak RSS %.0f MiB\n",
+		task, config, items, items/float64(o.batch), ms(med), len(times), ms(slices.Min(times)), ms(slices.Max(times)), ms(cpu)/float64(len(times)), rss)
 	// The harness recomputes ratio and GFLOP/s from bench/dcgan_shapes.py.
 	return []string{task, config, "anogo", fmt.Sprintf("%.2f", items), "", "", fmt.Sprintf("%.0f", rss)}, nil
 }
@@ -266,16 +267,16 @@ func uniform(rng *rand.Rand, n int) []float32 {
 
 // timeTrain times reps calls of Trainer.Step (a D step and a G step, DCGAN's
 // recipe) on a fixed synthetic real batch, after warmup untimed ones.
-func timeTrain(cfg dcgan.Config, batch, warmup, reps int, seed uint64) ([]time.Duration, error) {
+func timeTrain(cfg dcgan.Config, batch, warmup, reps int, seed uint64) ([]time.Duration, time.Duration, error) {
 	m, err := dcgan.New(cfg, seed)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	tc := dcgan.DefaultTrainConfig()
 	tc.BatchSize, tc.Seed = batch, seed
 	tr, err := dcgan.NewTrainer(m, tc)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	rng := rand.New(rand.NewPCG(seed, seed))
 	real := uniform(rng, batch*cfg.Size*cfg.Size)
@@ -287,14 +288,14 @@ func timeTrain(cfg dcgan.Config, batch, warmup, reps int, seed uint64) ([]time.D
 
 // timeInfer times G(z) on a batch of codes plus D(x) on a batch of images,
 // both in eval mode without gradients.
-func timeInfer(cfg dcgan.Config, batch, warmup, reps int, seed uint64) ([]time.Duration, error) {
+func timeInfer(cfg dcgan.Config, batch, warmup, reps int, seed uint64) ([]time.Duration, time.Duration, error) {
 	m, err := dcgan.New(cfg, seed)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	in, err := m.NewInference(batch)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	rng := rand.New(rand.NewPCG(seed, seed))
 	x := uniform(rng, batch*cfg.Size*cfg.Size)
@@ -313,10 +314,10 @@ func timeInfer(cfg dcgan.Config, batch, warmup, reps int, seed uint64) ([]time.D
 // timed between successive Progress callbacks, each of which marks the end
 // of one step (forward, backward to z, Adam on z, clamp). The first step
 // also builds the graph and computes f(x), so it always counts as warm-up.
-func timeMap(cfg dcgan.Config, batch, warmup, reps int, seed uint64) ([]time.Duration, error) {
+func timeMap(cfg dcgan.Config, batch, warmup, reps int, seed uint64) ([]time.Duration, time.Duration, error) {
 	m, err := dcgan.New(cfg, seed)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	rng := rand.New(rand.NewPCG(seed, seed))
 	qs := make([]data.Sample, batch)
@@ -327,42 +328,64 @@ func timeMap(cfg dcgan.Config, batch, warmup, reps int, seed uint64) ([]time.Dur
 	}
 	warmup = max(warmup, 1)
 	var marks []time.Time
+	var cpu0, cpu1 time.Duration
 	it := &mapper.Iterative{
 		Model: m, Steps: warmup + reps, Batch: batch, Seed: seed,
-		Progress: func(done, total int) { marks = append(marks, time.Now()) },
+		Progress: func(done, total int) {
+			marks = append(marks, time.Now())
+			switch len(marks) {
+			case warmup:
+				cpu0 = cpuTime()
+			case warmup + reps:
+				cpu1 = cpuTime()
+			}
+		},
 	}
 	if _, err := it.Map(context.Background(), qs); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if len(marks) != warmup+reps {
-		return nil, fmt.Errorf("mapping reported %d steps, want %d", len(marks), warmup+reps)
+		return nil, 0, fmt.Errorf("mapping reported %d steps, want %d", len(marks), warmup+reps)
 	}
 	times := make([]time.Duration, 0, reps)
 	for i := warmup; i < len(marks); i++ {
 		times = append(times, marks[i].Sub(marks[i-1]))
 	}
-	return times, nil
+	return times, cpu1 - cpu0, nil
 }
 
-// timeSteps runs step warmup times untimed, then reps times timed.
-func timeSteps(warmup, reps int, step func() error) ([]time.Duration, error) {
+// timeSteps runs step warmup times untimed, then reps times timed; it
+// returns the wall time of each timed step and the CPU time of all of them.
+func timeSteps(warmup, reps int, step func() error) ([]time.Duration, time.Duration, error) {
 	for range warmup {
 		if err := step(); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 	times := make([]time.Duration, 0, reps)
+	cpu0 := cpuTime()
 	for range reps {
 		t0 := time.Now()
 		if err := step(); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		times = append(times, time.Since(t0))
 		if rssLog != nil {
 			fmt.Fprintf(rssLog, "anogobench: step %d: %.2f s, VmRSS %.0f MiB, peak %.0f MiB\n", len(times), times[len(times)-1].Seconds(), residentMiB(), peakRSSMiB())
 		}
 	}
-	return times, nil
+	return times, cpuTime() - cpu0, nil
+}
+
+// cpuTime is the user plus system CPU time of this process so far: with the
+// machine shared, CPU time per step is a measure that other jobs disturb
+// less than wall time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // residentMiB is this process's current resident set size (VmRSS in

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"io"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// TestRunPrintsRow runs every task once on a tiny batch and checks the CSV
+// that bench/run.py parses.
+func TestRunPrintsRow(t *testing.T) {
+	for _, task := range tasks {
+		var out bytes.Buffer
+		args := []string{"--tasks", task, "--configs", "28", "--reps", "2", "--warmup", "1", "--batch", "2", "--threads", "2"}
+		if err := run(args, &out, io.Discard); err != nil {
+			t.Fatalf("%s: %v", task, err)
+		}
+		recs, err := csv.NewReader(&out).ReadAll()
+		if err != nil {
+			t.Fatalf("%s: output is not CSV: %v\n%s", task, err, out.String())
+		}
+		if len(recs) != 2 {
+			t.Fatalf("%s: %d CSV records, want a header and one row", task, len(recs))
+		}
+		for i, c := range columns {
+			if recs[0][i] != c {
+				t.Fatalf("%s: header %v, want %v", task, recs[0], columns)
+			}
+		}
+		row := recs[1]
+		if row[0] != task || row[1] != "28" || row[2] != "anogo" {
+			t.Errorf("%s: row %v, want task %s, config 28, impl anogo", task, row, task)
+		}
+		if v, err := strconv.ParseFloat(row[3], 64); err != nil || !(v > 0) {
+			t.Errorf("%s: items_per_s %q, want a positive number", task, row[3])
+		}
+		if v, err := strconv.ParseFloat(row[6], 64); err != nil || !(v > 10) {
+			t.Errorf("%s: peak_rss_mb %q, want more than 10 MiB", task, row[6])
+		}
+	}
+}
+
+func TestParseFlagsRejects(t *testing.T) {
+	for i, args := range [][]string{
+		{"--tasks", "fly"},
+		{"--configs", "48"},
+		{"--reps", "-1"},
+		{"--batch", "0"},
+		{"--tasks", "train,map", "--cpuprofile", "x.prof"},
+	} {
+		if _, err := parseFlags(args, io.Discard); err == nil {
+			t.Errorf("case %d %v: no error", i, args)
+		}
+	}
+}
+
+func TestMedian(t *testing.T) {
+	ms := time.Millisecond
+	if got := median([]time.Duration{5 * ms, 1 * ms, 3 * ms}); got != 3*ms {
+		t.Errorf("median of 5, 1, 3 ms = %v, want 3ms", got)
+	}
+	if got := median([]time.Duration{4 * ms, 1 * ms, 3 * ms, 2 * ms}); got != 2500*time.Microsecond {
+		t.Errorf("median of 4, 1, 3, 2 ms = %v, want 2.5ms", got)
+	}
+}
