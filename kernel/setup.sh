@@ -42,7 +42,9 @@ die() {
 # 1. Debian packages.
 missing=()
 for p in $APT_PACKAGES; do
-	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+	# (no "| grep -q" under pipefail: grep's early exit would fail the pipe)
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	if [[ "$status" != *"install ok installed"* ]]; then
 		missing+=("$p")
 	fi
 done
@@ -146,7 +148,8 @@ EOF
 	say "kernel: wrote $SPEC (PATH=$KERNEL_PATH:\${PATH})"
 fi
 
-if ! "$JUPYTER" kernelspec list 2>/dev/null | grep -q '^ *gonb '; then
+specs=$("$JUPYTER" kernelspec list 2>/dev/null || true)
+if ! grep -q '^ *gonb ' <<<"$specs"; then
 	die "kernel: 'jupyter kernelspec list' does not show gonb"
 fi
 say "done: 'jupyter kernelspec list' shows gonb; start with: jupyter notebook notebooks/"
