@@ -3,8 +3,11 @@ package anogan
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -405,7 +408,7 @@ func Run(ctx context.Context, cfg Config, hooks ...train.Hook) (*Report, error) 
 	r := &Report{Config: cfg, Data: d}
 	reused := false
 	if cfg.Reuse && cfg.Out != "" {
-		if r.GAN, r.ACAE, reused = load(cfg); reused {
+		if r.GAN, r.ACAE, reused = load(cfg, d); reused {
 			fmt.Fprintf(os.Stderr, "anogan: reusing the models trained with the same settings in %s\n", cfg.Out)
 		}
 	}
@@ -419,7 +422,7 @@ func Run(ctx context.Context, cfg Config, hooks ...train.Hook) (*Report, error) 
 			}
 		}
 		if cfg.Out != "" {
-			if err := saveSettings(cfg); err != nil {
+			if err := saveSettings(cfg, d); err != nil {
 				return nil, err
 			}
 		}
@@ -458,16 +461,30 @@ func (r *Report) Write(dir string) error {
 	return metrics.WriteCSV(r.Table1, filepath.Join(dir, "table1.csv"))
 }
 
-// trainingSettings are the settings that determine the trained models.
-func trainingSettings(cfg Config) ([]byte, error) {
+// trainingSettings are the settings that determine the trained models,
+// with a digest of the training images, so that a change of the data (or
+// of the phantom's generator) is not mistaken for the same run.
+func trainingSettings(cfg Config, d *Data) ([]byte, error) {
 	c := cfg
 	c.Mapping = mapper.Iterative{}
 	c.TestPerClass, c.MaxTest, c.TrainScored = 0, 0, 0
-	return json.MarshalIndent(c, "", "  ")
+	h := fnv.New64a()
+	var b [4]byte
+	for _, im := range d.Train {
+		for _, v := range im.Pix {
+			binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
+			h.Write(b[:])
+		}
+	}
+	return json.MarshalIndent(struct {
+		Config
+		Images int    `json:"training_images"`
+		Digest uint64 `json:"training_digest"`
+	}{c, len(d.Train), h.Sum64()}, "", "  ")
 }
 
-func saveSettings(cfg Config) error {
-	b, err := trainingSettings(cfg)
+func saveSettings(cfg Config, d *Data) error {
+	b, err := trainingSettings(cfg, d)
 	if err != nil {
 		return err
 	}
@@ -476,8 +493,8 @@ func saveSettings(cfg Config) error {
 
 // load returns the models in cfg.Out if they were trained with cfg's
 // settings.
-func load(cfg Config) (*dcgan.Model, *acae.Model, bool) {
-	want, err := trainingSettings(cfg)
+func load(cfg Config, d *Data) (*dcgan.Model, *acae.Model, bool) {
+	want, err := trainingSettings(cfg, d)
 	if err != nil {
 		return nil, nil, false
 	}
