@@ -100,11 +100,11 @@ func NewTrainer(m *Model, cfg TrainConfig) (*Trainer, error) {
 		if err != nil {
 			return nil, err
 		}
-		a, err := meanBCE(lr, 1)
+		a, err := dcgan.MeanBCE(lr, 1)
 		if err != nil {
 			return nil, err
 		}
-		b, err := meanBCE(lf, 0)
+		b, err := dcgan.MeanBCE(lf, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -144,7 +144,7 @@ func NewTrainer(m *Model, cfg TrainConfig) (*Trainer, error) {
 		if err != nil {
 			return nil, err
 		}
-		adv, err := meanBCE(lf, 1)
+		adv, err := dcgan.MeanBCE(lf, 1)
 		if err != nil {
 			return nil, err
 		}
@@ -163,14 +163,6 @@ func NewTrainer(m *Model, cfg TrainConfig) (*Trainer, error) {
 		t.ae.x, t.ae.losses, t.ae.vm = x, map[string]*gorgonia.Node{"loss_rec": recLoss, "loss_adv": adv}, gorgonia.NewTapeMachine(g)
 	}
 	return t, nil
-}
-
-func meanBCE(logit *gorgonia.Node, target float32) (*gorgonia.Node, error) {
-	l, err := nn.BCEWithLogits(logit, target)
-	if err != nil {
-		return nil, err
-	}
-	return gorgonia.Mean(l)
 }
 
 // Step implements train.Model.

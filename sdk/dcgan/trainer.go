@@ -116,11 +116,11 @@ func (t *Trainer) build() error {
 	if err != nil {
 		return err
 	}
-	real, err := meanBCE(lr, 1)
+	real, err := MeanBCE(lr, 1)
 	if err != nil {
 		return err
 	}
-	fk, err := meanBCE(lf, 0)
+	fk, err := MeanBCE(lf, 0)
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,7 @@ func (t *Trainer) build() error {
 	if err != nil {
 		return err
 	}
-	lossG, err := meanBCE(lg, 1)
+	lossG, err := MeanBCE(lg, 1)
 	if err != nil {
 		return err
 	}
@@ -158,9 +158,9 @@ func (t *Trainer) build() error {
 	return nil
 }
 
-// meanBCE is the batch mean of the binary cross-entropy of sigmoid(logit)
-// against target.
-func meanBCE(logit *gorgonia.Node, target float32) (*gorgonia.Node, error) {
+// MeanBCE is the batch mean of the binary cross-entropy of sigmoid(logit)
+// against target: the adversarial losses of Eqs. (1) and (2).
+func MeanBCE(logit *gorgonia.Node, target float32) (*gorgonia.Node, error) {
 	l, err := nn.BCEWithLogits(logit, target)
 	if err != nil {
 		return nil, err
