@@ -399,3 +399,45 @@ func TestBalanced(t *testing.T) {
 		t.Error("impossible balanced set: no error")
 	}
 }
+
+// TestFlattened checks that flattening puts the top of every column's
+// region of interest on the chosen row and moves masks with the image.
+func TestFlattened(t *testing.T) {
+	src, err := phantom.Open("train=2,val=2,test=4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := NewFlattened(src, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for s, err := range f.Samples("test") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		roi, err := f.ROI(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for x := 0; x < roi.W; x++ {
+			if roi.At(10, x) != 1 || roi.At(9, x) != 0 {
+				t.Fatalf("%s column %d: ROI top not on row 10", s.ID, x)
+			}
+		}
+		if s.Mask != nil {
+			for i, v := range s.Mask.Pix {
+				if v > 0 && roi.Pix[i] == 0 {
+					t.Fatalf("%s: annotated pixel %d outside the flattened retina", s.ID, i)
+				}
+			}
+		}
+		n++
+	}
+	if n != 4 {
+		t.Fatalf("%d flattened test scans, want 4", n)
+	}
+	if _, err := NewFlattened(data.Source(nil), 0); err == nil {
+		t.Error("flattened a source without a region of interest")
+	}
+}

@@ -52,6 +52,11 @@ type Config struct {
 	// TrainScored is the number of normal training images also scored (the
 	// "normal (train)" groups of Figs. 3 and 4c, 4d).
 	TrainScored int
+	// Flatten flattens the retina before cutting patches, as the paper
+	// does (Sec. 3): every column is shifted so that the region of
+	// interest's top edge lies on one row (patch.Flattened). Only for
+	// sources with a region of interest (the phantom).
+	Flatten bool
 	// Contaminated keeps the anomalous images of the training split (the
 	// contaminated-data setting); by default training sees normals only.
 	Contaminated bool
@@ -157,6 +162,13 @@ func Prepare(cfg Config) (*Data, error) {
 // PrepareSource is Prepare for a source already opened.
 func PrepareSource(src data.Source, cfg Config) (*Data, error) {
 	size := cfg.Model.Size
+	if cfg.Flatten {
+		f, err := patch.NewFlattened(src, 4)
+		if err != nil {
+			return nil, fmt.Errorf("anogan: %w", err)
+		}
+		src = f
+	}
 	var popt patch.Options
 	patched := cfg.PatchSize > 0
 	if patched {

@@ -115,6 +115,7 @@ func settings(fs *flag.FlagSet, defaultSetting string) func() (anogan.Config, er
 	acaeSteps := fs.Int("acae-steps", -1, "aCAE training steps (0: no aCAE)")
 	seed := fs.Uint64("seed", 0, "seed of training, patches and mapping (0: the setting's)")
 	contaminated := fs.Bool("contaminated", false, "keep anomalous images of the training split")
+	flatten := fs.String("flatten", "", "flatten the retina before cutting patches: true or false (default: the setting's)")
 	return func() (anogan.Config, error) {
 		cfg, err := anogan.Setting(*setting)
 		if err != nil {
@@ -164,6 +165,15 @@ func settings(fs *flag.FlagSet, defaultSetting string) func() (anogan.Config, er
 			cfg.Seed, cfg.Train.Seed, cfg.Mapping.Seed = *seed, *seed, *seed
 		}
 		cfg.Contaminated = *contaminated
+		switch *flatten {
+		case "":
+		case "true":
+			cfg.Flatten = true
+		case "false":
+			cfg.Flatten = false
+		default:
+			return cfg, fmt.Errorf("-flatten=%q: want true or false", *flatten)
+		}
 		return cfg, cfg.Model.Validate()
 	}
 }
