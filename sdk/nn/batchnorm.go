@@ -43,31 +43,11 @@ func NewBNStats(c int) *BNStats {
 // graph was built take effect.
 func BatchNorm(x, gamma, beta *gorgonia.Node, st *BNStats, train bool, ng NoGrad) (*gorgonia.Node, error) {
 	const layer = "BatchNorm"
-	if err := checkNode(layer, "x", x, 2, 4); err != nil {
+	p, err := bnPlanes(layer, x, gamma, beta, st)
+	if err != nil {
 		return nil, err
 	}
 	xs := x.Shape()
-	p := planes{n: xs[0], c: xs[1], hw: 1}
-	if len(xs) == 4 {
-		p.hw = xs[2] * xs[3]
-	}
-	for _, v := range []struct {
-		name string
-		n    *gorgonia.Node
-	}{{"gamma", gamma}, {"beta", beta}} {
-		if err := checkNode(layer, v.name, v.n, 1); err != nil {
-			return nil, err
-		}
-		if v.n.Shape()[0] != p.c {
-			return nil, fmt.Errorf("nn: %s: %s has shape %v, want [%d]", layer, v.name, v.n.Shape(), p.c)
-		}
-	}
-	if st == nil {
-		return nil, fmt.Errorf("nn: %s: nil statistics", layer)
-	}
-	if err := st.check(p.c); err != nil {
-		return nil, fmt.Errorf("nn: %s: %w", layer, err)
-	}
 	if train && p.n*p.hw < 2 {
 		return nil, fmt.Errorf("nn: %s: training needs more than one value per channel, x has shape %v", layer, xs)
 	}
@@ -326,4 +306,35 @@ func (op *rowOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	c := len(r)
 	copy(r, in[0][op.row*c:(op.row+1)*c])
 	return out, nil
+}
+
+// bnPlanes checks the inputs of a BatchNorm layer (x [N,C,H,W] or [N,C],
+// gamma and beta [C], statistics for C channels) and returns x's planes.
+func bnPlanes(layer string, x, gamma, beta *gorgonia.Node, st *BNStats) (planes, error) {
+	if err := checkNode(layer, "x", x, 2, 4); err != nil {
+		return planes{}, err
+	}
+	xs := x.Shape()
+	p := planes{n: xs[0], c: xs[1], hw: 1}
+	if len(xs) == 4 {
+		p.hw = xs[2] * xs[3]
+	}
+	for _, v := range []struct {
+		name string
+		n    *gorgonia.Node
+	}{{"gamma", gamma}, {"beta", beta}} {
+		if err := checkNode(layer, v.name, v.n, 1); err != nil {
+			return planes{}, err
+		}
+		if v.n.Shape()[0] != p.c {
+			return planes{}, fmt.Errorf("nn: %s: %s has shape %v, want [%d]", layer, v.name, v.n.Shape(), p.c)
+		}
+	}
+	if st == nil {
+		return planes{}, fmt.Errorf("nn: %s: nil statistics", layer)
+	}
+	if err := st.check(p.c); err != nil {
+		return planes{}, fmt.Errorf("nn: %s: %w", layer, err)
+	}
+	return p, nil
 }

@@ -20,37 +20,17 @@ func BatchNormAct(x, gamma, beta *gorgonia.Node, st *BNStats, act Act, alpha flo
 	if ng.param() {
 		return nil, fmt.Errorf("nn: %s: parameters must be frozen (NoParamGrad); use BatchNorm and BiasAct to train them", layer)
 	}
-	if err := checkNode(layer, "x", x, 2, 4); err != nil {
-		return nil, err
-	}
 	if act < Identity || act > Sigmoid {
 		return nil, fmt.Errorf("nn: %s: unknown activation %v", layer, act)
 	}
 	if act == LeakyReLU && !(alpha >= 0) {
 		return nil, fmt.Errorf("nn: %s: LeakyReLU slope %v, want ≥ 0", layer, alpha)
 	}
+	p, err := bnPlanes(layer, x, gamma, beta, st)
+	if err != nil {
+		return nil, err
+	}
 	xs := x.Shape()
-	p := planes{n: xs[0], c: xs[1], hw: 1}
-	if len(xs) == 4 {
-		p.hw = xs[2] * xs[3]
-	}
-	for _, v := range []struct {
-		name string
-		n    *gorgonia.Node
-	}{{"gamma", gamma}, {"beta", beta}} {
-		if err := checkNode(layer, v.name, v.n, 1); err != nil {
-			return nil, err
-		}
-		if v.n.Shape()[0] != p.c {
-			return nil, fmt.Errorf("nn: %s: %s has shape %v, want [%d]", layer, v.name, v.n.Shape(), p.c)
-		}
-	}
-	if st == nil {
-		return nil, fmt.Errorf("nn: %s: nil statistics", layer)
-	}
-	if err := st.check(p.c); err != nil {
-		return nil, fmt.Errorf("nn: %s: %w", layer, err)
-	}
 	ss, cs := tensor.Shape{2, p.c}, tensor.Shape{p.c}
 	stats := &bnStatsOp{base: newBase(layer+"stats", false, ss, xs), p: p, st: st}
 	s, err := gorgonia.ApplyOp(stats, x)
