@@ -100,29 +100,19 @@ func Fig4Hist(r *Report, col, title string) (*figures.Figure, error) {
 // Features returns f(x), the discriminator's last-convolution features in
 // eval mode, for each sample.
 func Features(m *dcgan.Model, samples []data.Sample) ([][]float64, error) {
-	const bs = 64
-	inf, err := m.NewInference(bs)
+	ims := make([]*data.Image, len(samples))
+	for i, s := range samples {
+		ims[i] = s.Image
+	}
+	_, feats, err := m.DiscriminateImages(ims)
 	if err != nil {
 		return nil, err
 	}
-	fl := m.Config.FeatureLen()
-	out := make([][]float64, 0, len(samples))
-	for lo := 0; lo < len(samples); lo += bs {
-		hi := min(lo+bs, len(samples))
-		var x []float32
-		for _, s := range samples[lo:hi] {
-			x = append(x, s.Image.Pix...)
-		}
-		_, f, err := inf.Discriminate(x)
-		if err != nil {
-			return nil, err
-		}
-		for i := 0; i < hi-lo; i++ {
-			v := make([]float64, fl)
-			for j := range v {
-				v[j] = float64(f[i*fl+j])
-			}
-			out = append(out, v)
+	out := make([][]float64, len(feats))
+	for i, f := range feats {
+		out[i] = make([]float64, len(f))
+		for j, v := range f {
+			out[i][j] = float64(v)
 		}
 	}
 	return out, nil

@@ -193,3 +193,36 @@ func TestSaveLoad(t *testing.T) {
 		}
 	}
 }
+
+// TestDiscriminateImages checks that the batched pass over more than one
+// batch gives each image's own logit and features.
+func TestDiscriminateImages(t *testing.T) {
+	m, _ := New(tiny(28), 2)
+	ims := randomImages(70, 28, 3)
+	logits, feats, err := m.DiscriminateImages(ims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(logits) != 70 || len(feats) != 70 || len(feats[69]) != m.Config.FeatureLen() {
+		t.Fatalf("%d logits, %d feature vectors", len(logits), len(feats))
+	}
+	inf, err := m.NewInference(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{0, 63, 64, 69} {
+		l, f, err := inf.Discriminate(ims[i].Pix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := l[0] - logits[i]; d > 1e-5 || d < -1e-5 {
+			t.Errorf("image %d: logit %v alone, %v batched", i, l[0], logits[i])
+		}
+		if d := f[5] - feats[i][5]; d > 1e-5 || d < -1e-5 {
+			t.Errorf("image %d: feature %v alone, %v batched", i, f[5], feats[i][5])
+		}
+	}
+	if _, _, err := m.DiscriminateImages([]*data.Image{data.NewImage(32, 32)}); err == nil {
+		t.Error("accepted a 32x32 image for a 28x28 model")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/anogo/anogo/sdk/data"
 	"github.com/anogo/anogo/sdk/nn"
 )
 
@@ -94,5 +95,40 @@ func (in *Inference) Discriminate(x []float32) (logits, feats []float32, err err
 	copy(logits, in.logit.Value().Data().([]float32))
 	feats = make([]float32, k*fl)
 	copy(feats, in.feat.Value().Data().([]float32))
+	return logits, feats, nil
+}
+
+// DiscriminateImages runs D in eval mode over any number of Size×Size
+// images, in batches of 64, and returns each image's logit and features
+// f(x) (FeatureLen values per image).
+func (m *Model) DiscriminateImages(ims []*data.Image) (logits []float32, feats [][]float32, err error) {
+	const bs = 64
+	if len(ims) == 0 {
+		return nil, nil, nil
+	}
+	inf, err := m.NewInference(min(bs, len(ims)))
+	if err != nil {
+		return nil, nil, err
+	}
+	px, fl := m.Config.Size*m.Config.Size, m.Config.FeatureLen()
+	buf := make([]float32, 0, inf.Batch*px)
+	for lo := 0; lo < len(ims); lo += inf.Batch {
+		hi := min(lo+inf.Batch, len(ims))
+		buf = buf[:0]
+		for i, im := range ims[lo:hi] {
+			if im.H != m.Config.Size || im.W != m.Config.Size {
+				return nil, nil, fmt.Errorf("dcgan: image %d is %dx%d, the model takes %dx%d", lo+i, im.H, im.W, m.Config.Size, m.Config.Size)
+			}
+			buf = append(buf, im.Pix...)
+		}
+		l, f, err := inf.Discriminate(buf)
+		if err != nil {
+			return nil, nil, err
+		}
+		logits = append(logits, l...)
+		for i := 0; i < hi-lo; i++ {
+			feats = append(feats, f[i*fl:(i+1)*fl:(i+1)*fl])
+		}
+	}
 	return logits, feats, nil
 }

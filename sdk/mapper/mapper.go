@@ -294,7 +294,7 @@ func (it *Iterative) mapBatch(ctx context.Context, gr *graph, inf *dcgan.Inferen
 		}
 		r := gr.residual.Value().Data().([]float32)
 		d := gr.disc.Value().Data().([]float32)
-		any := false
+		moving := false
 		for i := 0; i < k; i++ {
 			if !active[i] {
 				continue
@@ -313,9 +313,9 @@ func (it *Iterative) mapBatch(ctx context.Context, gr *graph, inf *dcgan.Inferen
 			}
 			prev[i] = l
 			steps[i]++
-			any = true
+			moving = true
 		}
-		if !any {
+		if !moving {
 			s = total - 1 // evaluate once more, then stop
 			gr.vm.Reset()
 			continue

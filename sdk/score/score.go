@@ -134,30 +134,17 @@ func ResidualImage(x, recon *data.Image) *data.Image {
 // DiscriminatorScores returns P_D for each sample: 1 - D(x) =
 // 1 - sigmoid(logit), with D in eval mode and no mapping.
 func DiscriminatorScores(m *dcgan.Model, samples []data.Sample) ([]float64, error) {
-	const bs = 64
-	inf, err := m.NewInference(bs)
-	if err != nil {
-		return nil, err
+	ims := make([]*data.Image, len(samples))
+	for i, s := range samples {
+		ims[i] = s.Image
 	}
-	px := m.Config.Size * m.Config.Size
-	out := make([]float64, 0, len(samples))
-	buf := make([]float32, 0, bs*px)
-	for lo := 0; lo < len(samples); lo += bs {
-		hi := min(lo+bs, len(samples))
-		buf = buf[:0]
-		for _, s := range samples[lo:hi] {
-			if s.Image.H*s.Image.W != px {
-				return nil, fmt.Errorf("score: %s is %dx%d, the model takes %dx%d", s.ID, s.Image.H, s.Image.W, m.Config.Size, m.Config.Size)
-			}
-			buf = append(buf, s.Image.Pix...)
-		}
-		logits, _, err := inf.Discriminate(buf)
-		if err != nil {
-			return nil, err
-		}
-		for _, l := range logits {
-			out = append(out, 1/(1+math.Exp(float64(l))))
-		}
+	logits, _, err := m.DiscriminateImages(ims)
+	if err != nil {
+		return nil, fmt.Errorf("score: %w", err)
+	}
+	out := make([]float64, len(logits))
+	for i, l := range logits {
+		out[i] = 1 / (1 + math.Exp(float64(l)))
 	}
 	return out, nil
 }

@@ -300,11 +300,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	cols := anogan.Columns
-	if ae == nil {
-		cols = cols[:len(cols)-1]
-	}
-	if err := metrics.WriteCSV(score.Table(res, cols...), *out); err != nil {
+	if err := metrics.WriteCSV(score.Table(res, anogan.ScoreColumns(ae != nil)...), *out); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s (%d rows, %s)\n", *out, len(res), time.Since(t0).Round(time.Second))
