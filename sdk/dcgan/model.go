@@ -326,13 +326,16 @@ func (c Config) convNet(net *Net, x *gorgonia.Node, params gorgonia.Nodes, mode 
 	return out, feat, nil
 }
 
-// batchNormAct adds BatchNorm followed by the activation act to the graph.
-// In eval mode with frozen weights (mapping, inference) BatchNorm is a
-// per-channel affine map, and the two are one fused layer
-// (nn.BatchNormAct); otherwise they are nn.BatchNorm and nn.BiasAct.
+// batchNormAct adds BatchNorm followed by the activation act to the graph,
+// as one fused layer: nn.BatchNormTrainAct in train mode; in eval mode with
+// frozen weights (mapping, inference), where BatchNorm is a per-channel
+// affine map, nn.BatchNormAct; otherwise nn.BatchNorm and nn.BiasAct.
 func batchNormAct(h, gamma, beta *gorgonia.Node, st *nn.BNStats, mode Mode, act nn.Act, alpha float32) (*gorgonia.Node, error) {
 	pg := mode.NoGrad & nn.NoParamGrad
-	if !mode.Train && pg != 0 {
+	if mode.Train {
+		return nn.BatchNormTrainAct(h, gamma, beta, st, act, alpha, pg)
+	}
+	if pg != 0 {
 		return nn.BatchNormAct(h, gamma, beta, st, act, alpha, pg)
 	}
 	h, err := nn.BatchNorm(h, gamma, beta, st, mode.Train, pg)

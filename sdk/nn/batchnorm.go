@@ -42,7 +42,40 @@ func NewBNStats(c int) *BNStats {
 // st is read at every run, so statistics loaded from a checkpoint after the
 // graph was built take effect.
 func BatchNorm(x, gamma, beta *gorgonia.Node, st *BNStats, train bool, ng NoGrad) (*gorgonia.Node, error) {
-	const layer = "BatchNorm"
+	return batchNorm("BatchNorm", x, gamma, beta, st, train, Identity, 0, ng)
+}
+
+// BatchNormTrainAct is BatchNorm in training mode followed by
+// BiasAct(·, nil, act, alpha), fused: the forward pass is one pass for the
+// batch statistics and one that normalises and applies the activation; the
+// backward pass reads act'(y)·g from the output y and the output gradient g
+// on the fly (one pass for the two per-channel sums, one for ∂x), so the
+// normalised values before the activation and their gradient are never
+// stored. The values, the running statistics and the gradients are those
+// of the two layers in a row, up to rounding; ng as for BatchNorm.
+func BatchNormTrainAct(x, gamma, beta *gorgonia.Node, st *BNStats, act Act, alpha float32, ng NoGrad) (*gorgonia.Node, error) {
+	const layer = "BatchNormTrainAct"
+	if err := checkAct(layer, act, alpha); err != nil {
+		return nil, err
+	}
+	return batchNorm(layer, x, gamma, beta, st, true, act, alpha, ng)
+}
+
+// checkAct returns an error unless act is an activation and alpha a valid
+// LeakyReLU slope.
+func checkAct(layer string, act Act, alpha float32) error {
+	if act < Identity || act > Sigmoid {
+		return fmt.Errorf("nn: %s: unknown activation %v", layer, act)
+	}
+	if act == LeakyReLU && !(alpha >= 0) {
+		return fmt.Errorf("nn: %s: LeakyReLU slope %v, want ≥ 0", layer, alpha)
+	}
+	return nil
+}
+
+// batchNorm adds the statistics op and the op that normalises and applies
+// act (Identity for plain BatchNorm).
+func batchNorm(layer string, x, gamma, beta *gorgonia.Node, st *BNStats, train bool, act Act, alpha float32, ng NoGrad) (*gorgonia.Node, error) {
 	p, err := bnPlanes(layer, x, gamma, beta, st)
 	if err != nil {
 		return nil, err
@@ -56,12 +89,19 @@ func BatchNorm(x, gamma, beta *gorgonia.Node, st *BNStats, train bool, ng NoGrad
 		mode = "train"
 	}
 	cs := tensor.Shape{p.c}
-	stats := &bnStatsOp{base: newBase("BatchNorm("+mode+")stats", false, tensor.Shape{2, p.c}, xs), p: p, st: st, train: train}
+	stats := &bnStatsOp{base: newBase(layer+"("+mode+")stats", false, tensor.Shape{2, p.c}, xs), p: p, st: st, train: train}
 	s, err := gorgonia.ApplyOp(stats, x)
 	if err != nil {
 		return nil, err
 	}
-	op := &bnOp{base: newBase("BatchNorm("+mode+")", false, xs, xs, tensor.Shape{2, p.c}, cs, cs), p: p, train: train, ng: ng}
+	name := layer + "(" + mode + ")"
+	switch {
+	case act == LeakyReLU:
+		name = fmt.Sprintf("%s(%s,%v,%g)", layer, mode, act, alpha)
+	case act != Identity:
+		name = fmt.Sprintf("%s(%s,%v)", layer, mode, act)
+	}
+	op := &bnOp{base: newBase(name, false, xs, xs, tensor.Shape{2, p.c}, cs, cs), p: p, train: train, act: act, alpha: alpha, ng: ng}
 	return gorgonia.ApplyOp(op, x, s, gamma, beta)
 }
 
@@ -82,9 +122,10 @@ func (st *BNStats) check(c int) error {
 type bnStatsOp struct {
 	base
 	noDiff
-	p     planes
-	st    *BNStats
-	train bool
+	p      planes
+	st     *BNStats
+	train  bool
+	s1, s2 []float64 // per-channel Σx and Σx²
 }
 
 func (op *bnStatsOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
@@ -108,16 +149,13 @@ func (op *bnStatsOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	x := in[0]
 	m := float64(p.n * p.hw)
 	mom := float64(st.Momentum)
+	if len(op.s1) != p.c {
+		op.s1, op.s2 = make([]float64, p.c), make([]float64, p.c)
+	}
 	parallelRange(p.c, max(minPerTask/(p.n*p.hw), 1), func(lo, hi int) {
+		moments(p, lo, hi, x, op.s1, op.s2)
 		for c := lo; c < hi; c++ {
-			var s1, s2 float64
-			for n := range p.n {
-				for _, v := range x[(n*p.c+c)*p.hw : (n*p.c+c+1)*p.hw] {
-					f := float64(v)
-					s1 += f
-					s2 += f * f
-				}
-			}
+			s1, s2 := op.s1[c], op.s2[c]
 			mu := s1 / m
 			v := max(s2/m-mu*mu, 0) // biased variance
 			mean[c] = float32(mu)
@@ -129,13 +167,30 @@ func (op *bnStatsOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	return out, nil
 }
 
-// bnOp applies y = gamma·(x - mean)·inv + beta with (mean, inv) from
+// bnOp applies y = act(gamma·(x - mean)·inv + beta) with (mean, inv) from
 // bnStatsOp. Inputs: x, s, gamma, beta.
 type bnOp struct {
 	base
 	p     planes
 	train bool
+	act   Act
+	alpha float32
 	ng    NoGrad
+	a, b  []float32 // per-channel scale and shift
+}
+
+// affine sets a = gamma·inv and b = beta - a·mean, the per-channel affine
+// map of the normalisation, and returns them.
+func affine(a, b, s, gamma, beta []float32) ([]float32, []float32) {
+	c := len(gamma)
+	if len(a) != c {
+		a, b = make([]float32, c), make([]float32, c)
+	}
+	for i := range c {
+		a[i] = gamma[i] * s[c+i]
+		b[i] = beta[i] - a[i]*s[i]
+	}
+	return a, b
 }
 
 func (op *bnOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
@@ -146,16 +201,20 @@ func (op *bnOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	out, y := op.output()
 	x, s, gamma, beta := in[0], in[1], in[2], in[3]
 	p := op.p
-	mean, inv := s[:p.c], s[p.c:]
+	op.a, op.b = affine(op.a, op.b, s, gamma, beta)
+	a, b := op.a, op.b
 	parallelRange(p.n*p.c, max(minPerTask/p.hw, 1), func(lo, hi int) {
+		if op.act <= LeakyReLU {
+			affineAct(p, lo, hi, x, y, a, b, op.act, op.alpha)
+			return
+		}
 		for pl := lo; pl < hi; pl++ {
 			c := pl % p.c
-			a := gamma[c] * inv[c]
-			b := beta[c] - a*mean[c]
 			xs, ys := x[pl*p.hw:(pl+1)*p.hw], y[pl*p.hw:(pl+1)*p.hw]
 			for i, v := range xs {
-				ys[i] = a*v + b
+				ys[i] = a[c] * v
 			}
+			applyAct(op.act, op.alpha, b[c], ys, ys)
 		}
 	})
 	return out, nil
@@ -165,10 +224,12 @@ func (op *bnOp) DiffWRT(int) []bool {
 	return []bool{op.ng.input(), false, op.ng.param(), op.ng.param()}
 }
 
-// SymDiff: with x̂ = (x - mean)·inv and g the output gradient,
-// ∂gamma = Σ g·x̂ and ∂beta = Σ g (sums over all but the channel axis);
-// in training ∂x = gamma·inv·(g - Σg/M - x̂·Σ(g·x̂)/M), the batch statistics
-// being functions of x; in evaluation ∂x = gamma·inv·g.
+// SymDiff: with x̂ = (x - mean)·inv, g the output gradient and
+// gp = act'(y)·g the gradient at the normalised values (gp = g without an
+// activation), ∂gamma = Σ gp·x̂ and ∂beta = Σ gp (sums over all but the
+// channel axis); in training
+// ∂x = gamma·inv·(gp - Σgp/M - x̂·Σ(gp·x̂)/M), the batch statistics being
+// functions of x; in evaluation ∂x = gamma·inv·gp.
 func (op *bnOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	if len(inputs) != 4 {
 		return nil, fmt.Errorf("nn: %s: %d inputs, want 4", op.name, len(inputs))
@@ -180,19 +241,19 @@ func (op *bnOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gor
 	var sums *gorgonia.Node
 	var err error
 	if op.ng.param() || (op.ng.input() && op.train) {
-		so := &bnSumsOp{base: newBase(op.name+"∂sums", false, ss, xs, ss, xs), p: p}
-		if sums, err = gorgonia.ApplyOp(so, x, s, grad); err != nil {
+		so := &bnSumsOp{base: newBase(op.name+"∂sums", false, ss, xs, ss, xs, xs), p: p, act: op.act, alpha: op.alpha}
+		if sums, err = gorgonia.ApplyOp(so, x, s, output, grad); err != nil {
 			return nil, err
 		}
 	}
 	if op.ng.input() {
-		gx := &bnGradXOp{p: p, train: op.train}
+		gx := &bnGradXOp{p: p, train: op.train, act: op.act, alpha: op.alpha}
 		if op.train {
-			gx.base = newBase(op.name+"∂x", false, xs, xs, ss, cs, xs, ss)
-			res[0], err = gorgonia.ApplyOp(gx, x, s, gamma, grad, sums)
+			gx.base = newBase(op.name+"∂x", false, xs, xs, ss, cs, xs, xs, ss)
+			res[0], err = gorgonia.ApplyOp(gx, x, s, gamma, output, grad, sums)
 		} else {
-			gx.base = newBase(op.name+"∂x", false, xs, ss, cs, xs)
-			res[0], err = gorgonia.ApplyOp(gx, s, gamma, grad)
+			gx.base = newBase(op.name+"∂x", false, xs, ss, cs, xs, xs)
+			res[0], err = gorgonia.ApplyOp(gx, s, gamma, output, grad)
 		}
 		if err != nil {
 			return nil, err
@@ -209,11 +270,14 @@ func (op *bnOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gor
 	return res, nil
 }
 
-// bnSumsOp computes [2, C] = (Σ g·x̂, Σ g) per channel from x, s and g.
+// bnSumsOp computes [2, C] = (Σ gp·x̂, Σ gp) per channel from x, s, y and
+// g, gp = act'(y)·g.
 type bnSumsOp struct {
 	base
 	noDiff
-	p planes
+	p     planes
+	act   Act
+	alpha float32
 }
 
 func (op *bnSumsOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
@@ -222,34 +286,27 @@ func (op *bnSumsOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, err
 	}
 	out, r := op.output()
-	x, s, g := in[0], in[1], in[2]
+	x, s, y, g := in[0], in[1], in[2], in[3]
 	p := op.p
 	parallelRange(p.c, max(minPerTask/(p.n*p.hw), 1), func(lo, hi int) {
-		for c := lo; c < hi; c++ {
-			var sg, sgx float64
-			for n := range p.n {
-				o := (n*p.c + c) * p.hw
-				xs, gs := x[o:o+p.hw], g[o:o+p.hw]
-				for i, v := range gs {
-					sg += float64(v)
-					sgx += float64(v) * float64(xs[i])
-				}
-			}
-			// Σ g·x̂ = inv·(Σ g·x - mean·Σ g)
-			r[c] = float32(float64(s[p.c+c]) * (sgx - float64(s[c])*sg))
-			r[p.c+c] = float32(sg)
-		}
+		tmp := scratch.get(p.hw)
+		defer scratch.put(tmp)
+		bnSums(p, lo, hi, x, y, g, tmp, s[:p.c], s[p.c:], r, op.act, op.alpha)
 	})
 	return out, nil
 }
 
-// bnGradXOp computes ∂x: in training from (x, s, gamma, g, sums), in
-// evaluation from (s, gamma, g).
+// bnGradXOp computes ∂x: in training from (x, s, gamma, y, g, sums), in
+// evaluation from (s, gamma, y, g).
 type bnGradXOp struct {
 	base
 	noDiff
 	p     planes
 	train bool
+	act   Act
+	alpha float32
+	// per-channel factors of the training gradient
+	a, b1, b2 []float32
 }
 
 func (op *bnGradXOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
@@ -259,33 +316,34 @@ func (op *bnGradXOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	out, gx := op.output()
 	p := op.p
-	var x, s, gamma, g, sums []float32
-	if op.train {
-		x, s, gamma, g, sums = in[0], in[1], in[2], in[3], in[4]
-	} else {
-		s, gamma, g = in[0], in[1], in[2]
+	if len(op.a) != p.c {
+		op.a, op.b1, op.b2 = make([]float32, p.c), make([]float32, p.c), make([]float32, p.c)
 	}
-	m := float32(p.n * p.hw)
-	parallelRange(p.n*p.c, max(minPerTask/p.hw, 1), func(lo, hi int) {
-		for pl := lo; pl < hi; pl++ {
-			c := pl % p.c
-			mean, inv := s[c], s[p.c+c]
-			a := gamma[c] * inv
-			gs, gxs := g[pl*p.hw:(pl+1)*p.hw], gx[pl*p.hw:(pl+1)*p.hw]
-			if !op.train {
-				for i, v := range gs {
-					gxs[i] = a * v
-				}
-				continue
-			}
-			// gx = a·(g - Σg/M - x̂·Σ(g·x̂)/M), x̂ = (x - mean)·inv
-			b1 := sums[p.c+c] / m
-			b2 := sums[c] / m * inv
-			xs := x[pl*p.hw : (pl+1)*p.hw]
-			for i, v := range gs {
-				gxs[i] = a * (v - b1 - (xs[i]-mean)*b2)
-			}
+	a := op.a
+	if !op.train {
+		s, gamma, y, g := in[0], in[1], in[2], in[3]
+		for c := range p.c {
+			a[c] = gamma[c] * s[p.c+c]
 		}
+		parallelRange(p.n*p.c, max(minPerTask/p.hw, 1), func(lo, hi int) {
+			actGrad(p, lo, hi, y, g, gx, a, op.act, op.alpha)
+		})
+		return out, nil
+	}
+	x, s, gamma, y, g, sums := in[0], in[1], in[2], in[3], in[4], in[5]
+	// gx = a·(gp - Σgp/M - x̂·Σ(gp·x̂)/M), x̂ = (x - mean)·inv
+	m := float32(p.n * p.hw)
+	b1, b2 := op.b1, op.b2
+	for c := range p.c {
+		inv := s[p.c+c]
+		a[c] = gamma[c] * inv
+		b1[c] = sums[p.c+c] / m
+		b2[c] = sums[c] / m * inv
+	}
+	parallelRange(p.n*p.c, max(minPerTask/p.hw, 1), func(lo, hi int) {
+		tmp := scratch.get(p.hw)
+		defer scratch.put(tmp)
+		bnGradX(p, lo, hi, x, y, g, gx, tmp, s[:p.c], a, b1, b2, op.act, op.alpha)
 	})
 	return out, nil
 }

@@ -34,10 +34,22 @@ func (g geom) flops() float64 {
 	return 2 * float64(g.n) * float64(g.co) * float64(g.rows()) * float64(g.pix())
 }
 
+// dcganLayers28 are the two stride-2 layers of the 28×28 model
+// (bench/README.md: G 128-64-1, D 64-128).
+var dcganLayers28 = []dcganLayer{
+	{c: 1, h: 28, co: 64},
+	{c: 64, h: 14, co: 128},
+}
+
 // BenchmarkConv2d64 runs the discriminator's convolutions at batch 64:
 // forward, input gradient and weight gradient.
-func BenchmarkConv2d64(b *testing.B) {
-	for _, l := range dcganLayers {
+func BenchmarkConv2d64(b *testing.B) { benchmarkConv2d(b, dcganLayers) }
+
+// BenchmarkConv2d28 is BenchmarkConv2d64 for the 28×28 model.
+func BenchmarkConv2d28(b *testing.B) { benchmarkConv2d(b, dcganLayers28) }
+
+func benchmarkConv2d(b *testing.B, layers []dcganLayer) {
+	for _, l := range layers {
 		g := l.geom(benchBatch)
 		name := fmt.Sprintf("%d→%d_%d→%d", l.c, l.co, l.h, g.ho)
 		benchmarkConv(b, name+"/fwd", g, kFwd)
@@ -49,9 +61,15 @@ func BenchmarkConv2d64(b *testing.B) {
 // BenchmarkConvTranspose2d64 runs the generator's transposed convolutions
 // at batch 64: forward (a conv data gradient), input gradient (a conv
 // forward) and weight gradient.
-func BenchmarkConvTranspose2d64(b *testing.B) {
-	for i := len(dcganLayers) - 1; i >= 0; i-- {
-		l := dcganLayers[i]
+func BenchmarkConvTranspose2d64(b *testing.B) { benchmarkConvTranspose2d(b, dcganLayers) }
+
+// BenchmarkConvTranspose2d28 is BenchmarkConvTranspose2d64 for the 28×28
+// model.
+func BenchmarkConvTranspose2d28(b *testing.B) { benchmarkConvTranspose2d(b, dcganLayers28) }
+
+func benchmarkConvTranspose2d(b *testing.B, layers []dcganLayer) {
+	for i := len(layers) - 1; i >= 0; i-- {
+		l := layers[i]
 		g := l.geom(benchBatch)
 		name := fmt.Sprintf("%d→%d_%d→%d", l.co, l.c, g.ho, l.h)
 		benchmarkConv(b, name+"/fwd", g, kData)

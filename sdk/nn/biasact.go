@@ -76,6 +76,10 @@ func (op *biasActOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	hw, c := op.p.hw, op.p.c
 	parallelRange(op.p.n*c, max(minPerTask/hw, 1), func(lo, hi int) {
+		if op.act <= LeakyReLU {
+			affineAct(op.p, lo, hi, x, y, nil, b, op.act, op.alpha)
+			return
+		}
 		for pl := lo; pl < hi; pl++ {
 			var bc float32
 			if b != nil {
@@ -169,36 +173,9 @@ func (op *actGradOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	out, gx := op.output()
 	y, gy := in[0], in[1]
-	parallelRange(len(y), minPerTask, func(lo, hi int) {
-		y, gy, gx := y[lo:hi], gy[lo:hi], gx[lo:hi]
-		switch op.act {
-		case ReLU:
-			for i, v := range y {
-				if v > 0 {
-					gx[i] = gy[i]
-				} else {
-					gx[i] = 0
-				}
-			}
-		case LeakyReLU:
-			for i, v := range y {
-				if v > 0 {
-					gx[i] = gy[i]
-				} else {
-					gx[i] = op.alpha * gy[i]
-				}
-			}
-		case Tanh:
-			for i, v := range y {
-				gx[i] = gy[i] * (1 - v*v)
-			}
-		case Sigmoid:
-			for i, v := range y {
-				gx[i] = gy[i] * v * (1 - v)
-			}
-		default:
-			copy(gx, gy)
-		}
+	p := op.p
+	parallelRange(p.n*p.c, max(minPerTask/p.hw, 1), func(lo, hi int) {
+		actGrad(p, lo, hi, y, gy, gx, nil, op.act, op.alpha)
 	})
 	return out, nil
 }

@@ -94,3 +94,90 @@ func TestBatchNormActRefusesTraining(t *testing.T) {
 		t.Error("BatchNormAct with statistics of 3 channels for 4: no error")
 	}
 }
+
+// TestBatchNormTrainActMatchesComposition checks that the fused train-mode
+// BatchNormTrainAct gives the values, the running statistics and the
+// gradients (x, gamma, beta) of BatchNorm (train) followed by BiasAct, for
+// every activation, with and without the parameter gradients.
+func TestBatchNormTrainActMatchesComposition(t *testing.T) {
+	const tol = 1e-5
+	for _, shape := range [][]int{{3, 4, 5, 5}, {6, 4}} {
+		n := 1
+		for _, d := range shape {
+			n *= d
+		}
+		for _, act := range []Act{Identity, ReLU, LeakyReLU, Tanh, Sigmoid} {
+			for _, ng := range []NoGrad{0, NoParamGrad} {
+				rng := rand.New(rand.NewPCG(5, uint64(act)))
+				x, r := randn(rng, n), randn(rng, n)
+				gamma, beta := randn(rng, 4), randn(rng, 4)
+				var res [2][][]float32
+				var stats [2]*BNStats
+				for k, fused := range []bool{false, true} {
+					g := gorgonia.NewGraph()
+					xn := newInput(g, "x", x, shape...)
+					gn, bn := newInput(g, "gamma", append([]float32(nil), gamma...), 4), newInput(g, "beta", append([]float32(nil), beta...), 4)
+					st := &BNStats{Mean: []float32{0.3, -0.2, 1, 0}, Var: []float32{0.5, 2, 1.5, 0.1}, Momentum: 0.1, Eps: 1e-5}
+					stats[k] = st
+					var y *gorgonia.Node
+					var err error
+					if fused {
+						y, err = BatchNormTrainAct(xn, gn, bn, st, act, 0.2, ng)
+					} else {
+						var h *gorgonia.Node
+						if h, err = BatchNorm(xn, gn, bn, st, true, ng); err == nil {
+							y, err = BiasAct(h, nil, act, 0.2, ng)
+						}
+					}
+					if err != nil {
+						t.Fatalf("%v fused=%v: %v", act, fused, err)
+					}
+					loss := gorgonia.Must(gorgonia.Sum(gorgonia.Must(gorgonia.HadamardProd(y, newInput(g, "R", r, shape...)))))
+					wrt := gorgonia.Nodes{xn}
+					if ng == 0 {
+						wrt = append(wrt, gn, bn)
+					}
+					gs, err := gorgonia.Grad(loss, wrt...)
+					if err != nil {
+						t.Fatalf("%v fused=%v: Grad: %v", act, fused, err)
+					}
+					m := gorgonia.NewTapeMachine(g)
+					if err := m.RunAll(); err != nil {
+						t.Fatalf("%v fused=%v: run: %v", act, fused, err)
+					}
+					res[k] = append(res[k], values(t, y))
+					for _, gr := range gs {
+						res[k] = append(res[k], values(t, gr))
+					}
+					m.Close()
+				}
+				res[0] = append(res[0], stats[0].Mean, stats[0].Var)
+				res[1] = append(res[1], stats[1].Mean, stats[1].Var)
+				for i := range res[0] {
+					var worst float64
+					for j := range res[0][i] {
+						worst = math.Max(worst, math.Abs(float64(res[0][i][j]-res[1][i][j])))
+					}
+					if worst > tol {
+						t.Errorf("%v %v ng=%d: result %d differs from BatchNorm+BiasAct by %.3g > %g", shape, act, ng, i, worst, tol)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestBatchNormTrainActGradient checks the fused train-mode layer's
+// gradients against finite differences for the smooth activations.
+func TestBatchNormTrainActGradient(t *testing.T) {
+	for _, act := range []Act{Identity, Tanh, Sigmoid} {
+		checkGrad(t, gradCase{
+			name:   fmt.Sprintf("BatchNormTrainAct %v", act),
+			shapes: [][]int{{3, 2, 2, 3}, {2}, {2}},
+			wrt:    []int{0, 1, 2},
+			build: func(in []*gorgonia.Node) (*gorgonia.Node, error) {
+				return BatchNormTrainAct(in[0], in[1], in[2], NewBNStats(2), act, 0.2, 0)
+			},
+		}, 1e-2, 1e-3)
+	}
+}

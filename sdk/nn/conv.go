@@ -18,17 +18,23 @@ const (
 	maxColFloats = 8 << 20
 )
 
-// chunk returns how many samples to fold into one matrix product when each
-// of nw workers takes whole samples and a sample's column matrix has rows
-// rows.
-func chunk(g *geom, nw, rows int) int {
+// chunks returns into how many chunks of consecutive samples to split the
+// batch when each of nw workers takes whole chunks and a sample's column
+// matrix has rows rows: chunk t holds samples span(g.n, tasks, t). The
+// number of chunks is a multiple of nw (where there are samples enough), so
+// that every worker gets the same work: 64 samples of 7×7 pixels in chunks
+// of at most 21 would otherwise be 21, 21, 21 and 1, one worker doing 42
+// samples and the other 22.
+func chunks(g *geom, nw, rows int) int {
 	pix := g.pix()
 	b := (targetCols + pix - 1) / pix
 	b = min(b, (g.n+nw-1)/nw)
 	for b > 1 && rows*b*pix > maxColFloats {
 		b--
 	}
-	return max(b, 1)
+	b = max(b, 1)
+	tasks := (g.n + b - 1) / b
+	return min((tasks+nw-1)/nw*nw, g.n)
 }
 
 // gather copies the outputs of samples [n0, n0+nb) of a [n, co, pix]
@@ -59,10 +65,10 @@ func scatter(g *geom, src []float32, n0, nb int, y []float32) {
 func convForward(g *geom, x, w, y []float32) {
 	nw, rows, pix := Workers(), g.rows(), g.pix()
 	if g.n >= nw {
-		b := chunk(g, nw, rows)
-		parallel((g.n+b-1)/b, func(_, t int) {
-			n0 := t * b
-			nb := min(b, g.n-n0)
+		tasks := chunks(g, nw, rows)
+		parallel(tasks, func(_, t int) {
+			n0, n1 := span(g.n, tasks, t)
+			nb := n1 - n0
 			ld := nb * pix
 			col, ph := scratch.get(rows*ld), scratch.get(g.phaseSize())
 			defer scratch.put(col)
@@ -105,10 +111,10 @@ func convForward(g *geom, x, w, y []float32) {
 func convBackwardData(g *geom, gy, w, gx []float32) {
 	nw, rows, pix := Workers(), g.rows(), g.pix()
 	if g.n >= nw {
-		b := chunk(g, nw, rows)
-		parallel((g.n+b-1)/b, func(_, t int) {
-			n0 := t * b
-			nb := min(b, g.n-n0)
+		tasks := chunks(g, nw, rows)
+		parallel(tasks, func(_, t int) {
+			n0, n1 := span(g.n, tasks, t)
+			nb := n1 - n0
 			ld := nb * pix
 			gyc := gy[n0*g.outSize():]
 			if nb > 1 {
@@ -149,7 +155,8 @@ func convBackwardData(g *geom, gy, w, gx []float32) {
 func convBackwardFilter(g *geom, x, gy, gw []float32) {
 	nw, rows, pix := Workers(), g.rows(), g.pix()
 	parts := min(nw, rows)
-	b := chunk(g, 1, rows/parts)
+	nc := chunks(g, 1, rows/parts)
+	b := (g.n + nc - 1) / nc
 	parallel(parts, func(_, t int) {
 		r0, r1 := span(rows, parts, t)
 		col, ph := scratch.get((r1-r0)*b*pix), scratch.get(g.phaseSize())
