@@ -395,6 +395,26 @@ func TestBalanced(t *testing.T) {
 			t.Errorf("patch %d (%s): label %d, want %d", j, p.ID, p.Label, want)
 		}
 	}
+	// The set spreads over the split: 12 normal patches out of 8 per scan
+	// come from more than the first two scans.
+	scans := map[string]bool{}
+	for _, p := range ps {
+		if p.Label == data.Normal {
+			scans[strings.Split(p.ID, "#")[0]] = true
+		}
+	}
+	if len(scans) < 4 {
+		t.Errorf("normal patches from %d scans of 10, want them spread over the split", len(scans))
+	}
+	again, err := Balanced(src, data.Test, 12, Options{Size: 32, K: 8, Seed: 3, InROI: true})
+	if err != nil || len(again) != len(ps) {
+		t.Fatal("second draw failed", err)
+	}
+	for j := range ps {
+		if again[j].ID != ps[j].ID {
+			t.Fatalf("patch %d: %s, then %s with the same seed", j, ps[j].ID, again[j].ID)
+		}
+	}
 	if _, err := Balanced(src, data.Test, 1000, Options{Size: 32, K: 2, InROI: true}); err == nil {
 		t.Error("impossible balanced set: no error")
 	}

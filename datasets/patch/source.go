@@ -187,11 +187,13 @@ func Positions(s data.Sample, roi *data.Image, size, k int, r *rand.Rand) ([][2]
 }
 
 // Balanced returns a test set of perClass normal and perClass anomalous
-// patches of split, alternating normal and anomalous. It takes the patches
-// NewSource(src, opt) yields, in order, keeping each while its class is not
-// full, so it is deterministic like them. If the split runs out first, it
-// returns the patches found with an error that gives the counts (raise
-// opt.K or use more images).
+// patches of split, alternating normal and anomalous. It cuts the patches
+// NewSource(src, opt) yields from every image of the split and draws
+// perClass of each class uniformly at random (seeded by opt.Seed), so the
+// set spreads over the whole split instead of its first images; the drawn
+// patches keep the split's order. If a class has fewer than perClass
+// patches, it returns those found with an error that gives the counts
+// (raise opt.K or use more images).
 func Balanced(src data.Source, split string, perClass int, opt Options) ([]data.Sample, error) {
 	if perClass <= 0 {
 		return nil, fmt.Errorf("patch: balanced set of %d patches per class", perClass)
@@ -201,16 +203,15 @@ func Balanced(src data.Source, split string, perClass int, opt Options) ([]data.
 		if err != nil {
 			return nil, err
 		}
-		switch {
-		case p.Label == data.Normal && len(normal) < perClass:
-			normal = append(normal, p)
-		case p.Label == data.Anomalous && len(anomalous) < perClass:
+		if p.Label == data.Anomalous {
 			anomalous = append(anomalous, p)
-		}
-		if len(normal) == perClass && len(anomalous) == perClass {
-			break
+		} else {
+			normal = append(normal, p)
 		}
 	}
+	rng := rand.New(rand.NewPCG(opt.Seed, 0xba1a9ced))
+	normal = draw(rng, normal, perClass)
+	anomalous = draw(rng, anomalous, perClass)
 	out := make([]data.Sample, 0, len(normal)+len(anomalous))
 	for j := range max(len(normal), len(anomalous)) {
 		if j < len(normal) {
@@ -225,4 +226,23 @@ func Balanced(src data.Source, split string, perClass int, opt Options) ([]data.
 			split, src.Name(), len(normal), len(anomalous), perClass)
 	}
 	return out, nil
+}
+
+// draw returns n of ps chosen uniformly at random without replacement, in
+// their order in ps (all of ps if it has n or fewer).
+func draw(rng *rand.Rand, ps []data.Sample, n int) []data.Sample {
+	if len(ps) <= n {
+		return ps
+	}
+	keep := make([]bool, len(ps))
+	for _, i := range rng.Perm(len(ps))[:n] {
+		keep[i] = true
+	}
+	out := make([]data.Sample, 0, n)
+	for i, p := range ps {
+		if keep[i] {
+			out = append(out, p)
+		}
+	}
+	return out
 }

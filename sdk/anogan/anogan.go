@@ -46,9 +46,11 @@ type Config struct {
 	// MaxTrain caps the number of training images or patches (0: all).
 	MaxTrain int
 	// TestPerClass, when positive, takes a balanced test set of that many
-	// normal and as many anomalous test patches; otherwise MaxTest caps the
-	// test set (0: all).
+	// normal and as many anomalous test patches, drawn at random from
+	// TestPatchesPerImage patches of every test image (0: 16; patch.Balanced);
+	// otherwise MaxTest caps the test set (0: all).
 	TestPerClass, MaxTest int
+	TestPatchesPerImage   int
 	// TrainScored is the number of normal training images also scored (the
 	// "normal (train)" groups of Figs. 3 and 4c, 4d).
 	TrainScored int
@@ -222,7 +224,10 @@ func PrepareSource(src data.Source, cfg Config) (*Data, error) {
 		var err error
 		if patched {
 			topt := popt
-			topt.K = max(popt.K, 8)
+			topt.K = cfg.TestPatchesPerImage
+			if topt.K <= 0 {
+				topt.K = 16
+			}
 			test, err = patch.Balanced(src, data.Test, cfg.TestPerClass, topt)
 		} else {
 			test, err = balanced(src, cfg.TestPerClass)
@@ -484,7 +489,7 @@ func (r *Report) Write(dir string) error {
 func trainingSettings(cfg Config, d *Data) ([]byte, error) {
 	c := cfg
 	c.Mapping = mapper.Iterative{}
-	c.TestPerClass, c.MaxTest, c.TrainScored = 0, 0, 0
+	c.TestPerClass, c.MaxTest, c.TestPatchesPerImage, c.TrainScored = 0, 0, 0, 0
 	h := fnv.New64a()
 	var b [4]byte
 	for _, im := range d.Train {

@@ -14,9 +14,17 @@
 // D(G(z)) against the label "real". z starts from the prior U[-1, 1] and is
 // kept in that range after every step.
 //
+// Restarts > 1 maps each query from several initial codes and keeps the
+// code of lowest final loss: gradient descent on z finds a local minimum of
+// Eq. (5), and a second start rescues queries whose first start got stuck
+// (an extension; the paper uses one start).
+//
 // Queries are mapped in batches with independent codes: in eval mode each
 // query's loss depends on its own z only, and Adam acts element by element,
 // so a batch gives the same codes as mapping each query alone. Each query's
 // initial z is drawn from a source seeded by the mapper's seed and the
-// sample's ID, so it does not depend on the batch either.
+// sample's ID, so it does not depend on the batch either. The batch is a
+// queue: when a query is done (Γ steps, or an early stop by Tol), the next
+// query takes its row at once, with fresh Adam moments, so early stops save
+// work instead of leaving rows idle.
 package mapper

@@ -42,8 +42,8 @@ type Latent struct {
 	// reference loss) at the final z; Loss is Eq. (5).
 	Residual, Discrimination, Loss float64
 	// Steps is the number of updates the query took (fewer than Γ when it
-	// stopped early).
-	Steps int
+	// stopped early), Restart the start that gave Z (0 to Restarts-1).
+	Steps, Restart int
 	// Recon is G(z).
 	Recon *data.Image
 }
@@ -75,6 +75,11 @@ type Iterative struct {
 	// (default 10).
 	Tol      float64
 	Patience int
+	// Restarts is the number of initial codes tried per query (default 1):
+	// each is mapped on its own and the query keeps the one whose final
+	// loss (Eq. 5) is lowest. The first start is the one a single start
+	// would use.
+	Restarts int
 	// Seed seeds the initial codes.
 	Seed uint64
 	// Progress, when set, is called after every step with the number of
@@ -203,8 +208,23 @@ func InitialZ(seed uint64, id string, latent int) []float32 {
 	return z
 }
 
+// StartID is the ID that seeds the initial code of start r of the query
+// with the given ID: the ID itself for the first start.
+func StartID(id string, r int) string {
+	if r == 0 {
+		return id
+	}
+	return fmt.Sprintf("%s#start=%d", id, r)
+}
+
 // Map maps every query. Queries must be Size×Size images. ctx cancels
 // between steps.
+//
+// The queries (times Restarts) form a queue that fills a batch of Batch
+// slots; a slot whose query is done (Γ steps, or stopped early by Tol) takes
+// the next query at once, so early stops save work, and the batch shrinks
+// when the queue runs dry. A query's result does not depend on its slot or
+// its neighbours: each row has its own code and its own Adam state.
 func (it *Iterative) Map(ctx context.Context, queries []data.Sample) ([]Latent, error) {
 	if it.Model == nil {
 		return nil, fmt.Errorf("mapper: no model")
@@ -218,139 +238,274 @@ func (it *Iterative) Map(ctx context.Context, queries []data.Sample) ([]Latent, 
 			return nil, fmt.Errorf("mapper: query %d (%s) is %dx%d, the model takes %dx%d", i, q.ID, q.Image.H, q.Image.W, cfg.Size, cfg.Size)
 		}
 	}
-	bs := it.batch()
-	if len(queries) < bs {
-		bs = len(queries)
-	}
-	if bs == 0 {
+	starts := max(it.Restarts, 1)
+	jobs := len(queries) * starts
+	if jobs == 0 {
 		return nil, nil
 	}
-	gr, err := it.build(bs)
-	if err != nil {
+	q := &queue{it: it, qs: queries, starts: starts, jobs: jobs}
+	if err := q.init(min(it.batch(), jobs)); err != nil {
 		return nil, err
 	}
-	var inf *dcgan.Inference
-	if it.Loss == FeatureMatching {
-		if inf, err = it.Model.NewInference(bs); err != nil {
-			return nil, err
-		}
-	}
-	out := make([]Latent, 0, len(queries))
-	for lo := 0; lo < len(queries); lo += bs {
-		hi := min(lo+bs, len(queries))
-		res, err := it.mapBatch(ctx, gr, inf, queries[lo:hi], bs, lo, len(queries))
-		if err != nil {
-			return out, err
-		}
-		out = append(out, res...)
-	}
-	return out, nil
+	return q.run(ctx)
 }
 
-func (it *Iterative) mapBatch(ctx context.Context, gr *graph, inf *dcgan.Inference, qs []data.Sample, bs, first, nq int) ([]Latent, error) {
-	cfg := it.Model.Config
-	nz, px := cfg.Latent, cfg.Size*cfg.Size
-	k := len(qs)
-	z := gr.zT.Data().([]float32)
-	x := gr.xT.Data().([]float32)
-	clear(z)
-	clear(x)
-	for i, q := range qs {
-		copy(z[i*nz:], InitialZ(it.Seed, q.ID, nz))
-		copy(x[i*px:], q.Image.Pix)
+// queue holds the state of one Map call.
+type queue struct {
+	it     *Iterative
+	qs     []data.Sample
+	starts int
+	jobs   int // len(qs) × starts; job j is start j%starts of query j/starts
+	next   int // the next job to start
+
+	gr    *graph
+	opt   *optim.Adam
+	inf   *dcgan.Inference // f(x), one query at a time
+	slots []slot
+	fxQ   int // the query whose f(x) is in fx
+	fx    []float32
+
+	best                 []Latent
+	done, left, reported int // results recorded; query-steps for Progress
+}
+
+// slot is one row of the batch.
+type slot struct {
+	job  int // -1: empty
+	t    int // updates taken
+	prev float64
+	calm int
+}
+
+func (q *queue) init(bs int) error {
+	it := q.it
+	gr, err := it.build(bs)
+	if err != nil {
+		return err
 	}
-	if inf != nil {
-		_, fx, err := inf.Discriminate(x[:k*px])
-		if err != nil {
-			return nil, err
+	q.gr = gr
+	if it.Loss == FeatureMatching {
+		if q.inf, err = it.Model.NewInference(1); err != nil {
+			return err
 		}
-		buf := gr.fxT.Data().([]float32)
-		clear(buf)
-		copy(buf, fx)
 	}
-	active := make([]bool, bs)
-	for i := 0; i < k; i++ {
-		active[i] = true
+	q.opt = optim.NewAdam(it.lr(), it.beta1())
+	q.slots = make([]slot, bs)
+	q.fxQ = -1
+	q.best = make([]Latent, len(q.qs))
+	for i := range q.slots {
+		q.slots[i].job = -1
+		if err := q.fill(i); err != nil {
+			return err
+		}
 	}
-	steps := make([]int, k)
-	prev := make([]float64, k)
-	calm := make([]int, k)
+	return nil
+}
+
+// fill starts the next job in slot i, or leaves the slot empty.
+func (q *queue) fill(i int) error {
+	sl := &q.slots[i]
+	*sl = slot{job: -1}
+	if q.next >= q.jobs {
+		return nil
+	}
+	j := q.next
+	q.next++
+	cfg := q.it.Model.Config
+	nz, px := cfg.Latent, cfg.Size*cfg.Size
+	qi := j / q.starts
+	query := q.qs[qi]
+	copy(q.gr.zT.Data().([]float32)[i*nz:(i+1)*nz], InitialZ(q.it.Seed, StartID(query.ID, j%q.starts), nz))
+	copy(q.gr.xT.Data().([]float32)[i*px:(i+1)*px], query.Image.Pix)
+	if q.inf != nil {
+		if q.fxQ != qi {
+			_, fx, err := q.inf.Discriminate(query.Image.Pix)
+			if err != nil {
+				return err
+			}
+			q.fx, q.fxQ = append(q.fx[:0], fx...), qi
+		}
+		copy(q.gr.fxT.Data().([]float32)[i*len(q.fx):], q.fx)
+	}
+	if q.opt.M != nil {
+		q.opt.ResetRow(i, nz)
+	}
+	sl.job = j
+	return nil
+}
+
+func (q *queue) run(ctx context.Context) ([]Latent, error) {
+	it := q.it
+	nz := it.Model.Config.Latent
+	lam := it.lambda()
+	total := it.steps()
 	patience := it.Patience
 	if patience <= 0 {
 		patience = 10
 	}
-	opt := optim.NewAdam(it.lr(), it.beta1())
-	lam := it.lambda()
-	total := it.steps()
-	for s := 0; s <= total; s++ {
+	defer q.gr.vm.Reset()
+	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if err := it.run(gr); err != nil {
+		if err := it.run(q.gr); err != nil {
 			return nil, err
 		}
-		if s == total {
-			break // the last run only evaluates the final codes
-		}
-		r := gr.residual.Value().Data().([]float32)
-		d := gr.disc.Value().Data().([]float32)
-		moving := false
-		for i := 0; i < k; i++ {
-			if !active[i] {
+		r := q.gr.residual.Value().Data().([]float32)
+		d := q.gr.disc.Value().Data().([]float32)
+		steps := make([]int, len(q.slots))
+		var moving, freed bool
+		for i := range q.slots {
+			sl := &q.slots[i]
+			if sl.job < 0 {
 				continue
 			}
 			l := (1-lam)*float64(r[i]) + lam*float64(d[i])
-			if it.Tol > 0 && s > 0 {
-				if prev[i]-l < it.Tol*math.Abs(prev[i]) {
-					calm[i]++
+			stop := sl.t >= total
+			if !stop && it.Tol > 0 && sl.t > 0 {
+				if sl.prev-l < it.Tol*math.Abs(sl.prev) {
+					sl.calm++
 				} else {
-					calm[i] = 0
+					sl.calm = 0
 				}
-				if calm[i] >= patience {
-					active[i] = false
-					continue
-				}
+				stop = sl.calm >= patience
 			}
-			prev[i] = l
-			steps[i]++
+			if stop {
+				q.record(i, l, float64(r[i]), float64(d[i]))
+				q.left += total - sl.t
+				sl.job = -1
+				freed = true
+				continue
+			}
+			sl.prev = l
+			sl.t++
+			steps[i] = sl.t
 			moving = true
 		}
-		if !moving {
-			s = total - 1 // evaluate once more, then stop
-			gr.vm.Reset()
+		if moving {
+			z := q.gr.zT.Data().([]float32)
+			grad := q.gr.grad.Value().Data().([]float32)
+			if err := q.opt.UpdateRows(z, grad, nz, steps); err != nil {
+				return nil, err
+			}
+			for i, v := range z {
+				z[i] = max(-1, min(1, v)) // keep z in the prior's range
+			}
+			q.left += countPositive(steps)
+		}
+		q.gr.vm.Reset()
+		// Progress once per update step, and once at the end if early stops
+		// added query-steps since.
+		if it.Progress != nil && (moving || q.done == q.jobs) && q.left != q.reported {
+			it.Progress(q.left, q.jobs*total)
+			q.reported = q.left
+		}
+		if freed {
+			for i := range q.slots {
+				if q.slots[i].job < 0 {
+					if err := q.fill(i); err != nil {
+						return nil, err
+					}
+				}
+			}
+			if err := q.shrink(); err != nil {
+				return nil, err
+			}
+		}
+		if q.done == q.jobs {
+			return q.best, nil
+		}
+	}
+}
+
+func countPositive(v []int) int {
+	n := 0
+	for _, x := range v {
+		if x > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// record keeps the result of the job in slot i if it is its query's best.
+func (q *queue) record(i int, loss, residual, disc float64) {
+	cfg := q.it.Model.Config
+	nz, px := cfg.Latent, cfg.Size*cfg.Size
+	sl := q.slots[i]
+	qi, start := sl.job/q.starts, sl.job%q.starts
+	q.done++
+	if start > 0 && loss >= q.best[qi].Loss {
+		return
+	}
+	im := data.NewImage(cfg.Size, cfg.Size)
+	copy(im.Pix, q.gr.recon.Value().Data().([]float32)[i*px:(i+1)*px])
+	q.best[qi] = Latent{
+		ID:             q.qs[qi].ID,
+		Z:              append([]float32(nil), q.gr.zT.Data().([]float32)[i*nz:(i+1)*nz]...),
+		Residual:       residual,
+		Discrimination: disc,
+		Loss:           loss,
+		Steps:          sl.t,
+		Restart:        start,
+		Recon:          im,
+	}
+}
+
+// shrink moves the running jobs into a smaller batch once the queue is
+// empty and at most half the slots are busy, so that the last queries do
+// not pay for empty rows.
+func (q *queue) shrink() error {
+	busy := 0
+	for _, sl := range q.slots {
+		if sl.job >= 0 {
+			busy++
+		}
+	}
+	if q.next < q.jobs || busy == 0 || busy > len(q.slots)/2 {
+		return nil
+	}
+	n := 1
+	for n < busy {
+		n *= 2
+	}
+	gr, err := q.it.build(n)
+	if err != nil {
+		return err
+	}
+	cfg := q.it.Model.Config
+	nz, px := cfg.Latent, cfg.Size*cfg.Size
+	nf := 0
+	if gr.fxT != nil {
+		nf = gr.fxT.Size() / n
+	}
+	opt := optim.NewAdam(q.opt.LR, q.opt.Beta1)
+	opt.M = [][]float32{make([]float32, n*nz)}
+	opt.V = [][]float32{make([]float32, n*nz)}
+	slots := make([]slot, n)
+	k := 0
+	for i, sl := range q.slots {
+		if sl.job < 0 {
 			continue
 		}
-		grad := gr.grad.Value().Data().([]float32)
-		if err := opt.UpdateRows(z, grad, nz, active); err != nil {
-			return nil, err
+		copy(gr.zT.Data().([]float32)[k*nz:(k+1)*nz], q.gr.zT.Data().([]float32)[i*nz:(i+1)*nz])
+		copy(gr.xT.Data().([]float32)[k*px:(k+1)*px], q.gr.xT.Data().([]float32)[i*px:(i+1)*px])
+		if nf > 0 {
+			copy(gr.fxT.Data().([]float32)[k*nf:(k+1)*nf], q.gr.fxT.Data().([]float32)[i*nf:(i+1)*nf])
 		}
-		for i, v := range z {
-			z[i] = max(-1, min(1, v)) // keep z in the prior's range
+		if q.opt.M != nil {
+			copy(opt.M[0][k*nz:(k+1)*nz], q.opt.M[0][i*nz:(i+1)*nz])
+			copy(opt.V[0][k*nz:(k+1)*nz], q.opt.V[0][i*nz:(i+1)*nz])
 		}
-		gr.vm.Reset()
-		if it.Progress != nil {
-			it.Progress(first*total+(s+1)*k, nq*total)
-		}
+		slots[k] = sl
+		k++
 	}
-	defer gr.vm.Reset()
-	r := gr.residual.Value().Data().([]float32)
-	d := gr.disc.Value().Data().([]float32)
-	recon := gr.recon.Value().Data().([]float32)
-	out := make([]Latent, k)
-	for i, q := range qs {
-		im := data.NewImage(cfg.Size, cfg.Size)
-		copy(im.Pix, recon[i*px:(i+1)*px])
-		out[i] = Latent{
-			ID:             q.ID,
-			Z:              append([]float32(nil), z[i*nz:(i+1)*nz]...),
-			Residual:       float64(r[i]),
-			Discrimination: float64(d[i]),
-			Loss:           (1-lam)*float64(r[i]) + lam*float64(d[i]),
-			Steps:          steps[i],
-			Recon:          im,
-		}
+	for ; k < n; k++ {
+		slots[k] = slot{job: -1}
 	}
-	return out, nil
+	q.gr.vm.Reset()
+	q.gr, q.opt, q.slots = gr, opt, slots
+	return nil
 }
 
 func (it *Iterative) run(gr *graph) error {

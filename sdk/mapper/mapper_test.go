@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/anogo/anogo/sdk/data"
@@ -41,17 +42,32 @@ func queries(n int) []data.Sample {
 func TestBatchedEqualsOneByOne(t *testing.T) {
 	m := model(t)
 	qs := queries(5)
-	for _, loss := range []Loss{FeatureMatching, Reference} {
-		batched := &Iterative{Model: m, Steps: 20, Batch: 4, Loss: loss, Seed: 7, LR: 0.05}
+	type variant struct {
+		loss     Loss
+		tol      float64
+		restarts int
+	}
+	// The last two variants stop queries early and start each query from
+	// two codes, so that slots are refilled mid-batch and the batch
+	// shrinks at the end.
+	for _, v := range []variant{{FeatureMatching, 0, 1}, {Reference, 0, 1}, {FeatureMatching, 0.01, 2}, {Reference, 0.01, 3}} {
+		loss := v.loss
+		batched := &Iterative{Model: m, Steps: 20, Batch: 4, Loss: loss, Seed: 7, LR: 0.05, Tol: v.tol, Patience: 2, Restarts: v.restarts}
 		got, err := batched.Map(context.Background(), qs)
 		if err != nil {
 			t.Fatal(err)
 		}
-		single := &Iterative{Model: m, Steps: 20, Batch: 1, Loss: loss, Seed: 7, LR: 0.05}
+		single := &Iterative{Model: m, Steps: 20, Batch: 1, Loss: loss, Seed: 7, LR: 0.05, Tol: v.tol, Patience: 2, Restarts: v.restarts}
+		if v.tol > 0 && !slices.ContainsFunc(got, func(l Latent) bool { return l.Steps < 20 }) {
+			t.Errorf("%v: no query stopped early; the refill is not exercised", loss)
+		}
 		for i, q := range qs {
 			one, err := single.Map(context.Background(), []data.Sample{q})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if one[0].Steps != got[i].Steps || one[0].Restart != got[i].Restart {
+				t.Errorf("%v query %d: batched took %d steps from start %d, alone %d from start %d", loss, i, got[i].Steps, got[i].Restart, one[0].Steps, one[0].Restart)
 			}
 			if d := math.Abs(one[0].Loss - got[i].Loss); d > tol*math.Max(1, one[0].Loss) {
 				t.Errorf("%v query %d: loss batched %v, alone %v", loss, i, got[i].Loss, one[0].Loss)
@@ -126,6 +142,39 @@ func TestEarlyStop(t *testing.T) {
 	}
 }
 
+// TestRestarts checks that more starts never give a higher loss than the
+// first start alone, and that the first start is the single-start mapping.
+func TestRestarts(t *testing.T) {
+	m := model(t)
+	qs := queries(6)
+	one, err := (&Iterative{Model: m, Steps: 15, Seed: 3, LR: 0.05}).Map(context.Background(), qs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	three, err := (&Iterative{Model: m, Steps: 15, Seed: 3, LR: 0.05, Restarts: 3, Batch: 5}).Map(context.Background(), qs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	better := 0
+	for i := range qs {
+		if three[i].ID != qs[i].ID {
+			t.Fatalf("result %d is for %s, want %s", i, three[i].ID, qs[i].ID)
+		}
+		if three[i].Loss > one[i].Loss*(1+tol) {
+			t.Errorf("query %d: loss %v with 3 starts, %v with 1", i, three[i].Loss, one[i].Loss)
+		}
+		if three[i].Restart == 0 && math.Abs(three[i].Loss-one[i].Loss) > tol*math.Max(1, one[i].Loss) {
+			t.Errorf("query %d: start 0 gave loss %v, the single start %v", i, three[i].Loss, one[i].Loss)
+		}
+		if three[i].Restart > 0 {
+			better++
+		}
+	}
+	if better == 0 {
+		t.Error("no query was improved by another start; the starts are not independent")
+	}
+}
+
 func TestCancelAndBadInput(t *testing.T) {
 	m := model(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -137,5 +186,30 @@ func TestCancelAndBadInput(t *testing.T) {
 	q[0].Image = data.NewImage(32, 32)
 	if _, err := (&Iterative{Model: m, Steps: 5}).Map(context.Background(), q); err == nil {
 		t.Error("mapped a 32x32 query with a 28x28 model")
+	}
+}
+
+// TestProgress checks that Progress is called once per step and ends at the
+// total, with and without early stops.
+func TestProgress(t *testing.T) {
+	m := model(t)
+	for _, tol := range []float64{0, 0.5} {
+		var calls, last, total int
+		it := &Iterative{Model: m, Steps: 12, Batch: 2, Seed: 1, Tol: tol, Patience: 2, Restarts: 2,
+			Progress: func(d, n int) {
+				if d < last || d > n {
+					t.Errorf("tol %v: progress %d of %d after %d", tol, d, n, last)
+				}
+				calls, last, total = calls+1, d, n
+			}}
+		if _, err := it.Map(context.Background(), queries(3)); err != nil {
+			t.Fatal(err)
+		}
+		if total != 3*2*12 || last != total {
+			t.Errorf("tol %v: progress ended at %d of %d, want %d of %d", tol, last, total, 72, 72)
+		}
+		if tol == 0 && calls != 3*12 {
+			t.Errorf("%d progress calls, want one per step of the 3 batches of 2: 36", calls)
+		}
 	}
 }

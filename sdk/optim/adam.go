@@ -54,27 +54,38 @@ func (a *Adam) Update(params, grads [][]float32) error {
 	return nil
 }
 
-// UpdateRows applies one Adam step to the rows of a single parameter whose
-// entry in active is true; a parameter of len(active) rows holds rowLen
-// values per row. Rows that are not active keep their values and moments.
-// All active rows must have taken the same number of steps before, as they
-// do when rows stop for good once inactive; T counts those steps.
-func (a *Adam) UpdateRows(param, grad []float32, rowLen int, active []bool) error {
-	if len(param) != len(grad) || len(param) != rowLen*len(active) {
-		return fmt.Errorf("optim: parameter of %d values, gradient of %d, %d rows of %d", len(param), len(grad), len(active), rowLen)
+// UpdateRows applies one Adam step to some rows of a single parameter of
+// len(steps) rows of rowLen values each: row r takes its steps[r]-th step
+// (bias corrections of step steps[r]) when steps[r] > 0 and is left alone,
+// value and moments, when steps[r] is 0. Rows are thus independent
+// optimisations that may start at different times (the mapper's queries);
+// ResetRow clears a row's moments before it starts over. T counts calls.
+func (a *Adam) UpdateRows(param, grad []float32, rowLen int, steps []int) error {
+	if len(param) != len(grad) || len(param) != rowLen*len(steps) {
+		return fmt.Errorf("optim: parameter of %d values, gradient of %d, %d rows of %d", len(param), len(grad), len(steps), rowLen)
 	}
 	if err := a.ensure([][]float32{param}); err != nil {
 		return err
 	}
 	a.T++
-	for r, on := range active {
-		if !on {
+	for r, t := range steps {
+		if t <= 0 {
 			continue
 		}
 		lo, hi := r*rowLen, (r+1)*rowLen
-		a.apply(param[lo:hi], grad[lo:hi], a.M[0][lo:hi], a.V[0][lo:hi], a.T)
+		a.apply(param[lo:hi], grad[lo:hi], a.M[0][lo:hi], a.V[0][lo:hi], t)
 	}
 	return nil
+}
+
+// ResetRow clears the moments of row r of the single parameter that
+// UpdateRows updates, so that the row's next step is a first step.
+func (a *Adam) ResetRow(r, rowLen int) {
+	if a.M == nil {
+		return
+	}
+	clear(a.M[0][r*rowLen : (r+1)*rowLen])
+	clear(a.V[0][r*rowLen : (r+1)*rowLen])
 }
 
 func (a *Adam) ensure(params [][]float32) error {

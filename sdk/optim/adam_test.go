@@ -67,38 +67,58 @@ func TestAdamFirstStep(t *testing.T) {
 }
 
 // TestUpdateRows checks that rows updated together take the same path as
-// rows updated alone, and that inactive rows do not move.
+// rows updated alone, that a row started later (after ResetRow) takes the
+// path it would take alone from its own first step, and that rows with step
+// 0 do not move.
 func TestUpdateRows(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2, 2))
-	const rows, rowLen = 3, 4
+	const rows, rowLen, late = 3, 4, 4
 	both := make([]float32, rows*rowLen)
 	for i := range both {
 		both[i] = float32(rng.Float64())
 	}
 	alone := append([]float32(nil), both[rowLen:2*rowLen]...)
-	aBoth, aAlone := NewAdam(0.05, 0.9), NewAdam(0.05, 0.9)
-	active := []bool{true, true, false}
+	lateAlone := append([]float32(nil), both[:rowLen]...)
 	frozen := append([]float32(nil), both[2*rowLen:]...)
-	for step := 0; step < 10; step++ {
+	aBoth, aAlone, aLate := NewAdam(0.05, 0.9), NewAdam(0.05, 0.9), NewAdam(0.05, 0.9)
+	for step := 1; step <= 10; step++ {
 		g := make([]float32, rows*rowLen)
 		for i := range g {
 			g[i] = float32(rng.NormFloat64())
 		}
-		if err := aBoth.UpdateRows(both, g, rowLen, active); err != nil {
+		// Row 0 runs steps 1..late, then starts over from lateAlone's
+		// values; row 1 runs throughout; row 2 never moves.
+		steps := []int{step, step, 0}
+		if step > late {
+			steps[0] = step - late
+		}
+		if step == late+1 {
+			copy(both[:rowLen], lateAlone)
+			aBoth.ResetRow(0, rowLen)
+		}
+		if err := aBoth.UpdateRows(both, g, rowLen, steps); err != nil {
 			t.Fatal(err)
 		}
-		if err := aAlone.UpdateRows(alone, append([]float32(nil), g[rowLen:2*rowLen]...), rowLen, []bool{true}); err != nil {
+		if err := aAlone.UpdateRows(alone, append([]float32(nil), g[rowLen:2*rowLen]...), rowLen, []int{step}); err != nil {
 			t.Fatal(err)
+		}
+		if step > late {
+			if err := aLate.UpdateRows(lateAlone, append([]float32(nil), g[:rowLen]...), rowLen, []int{step - late}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	for i := range alone {
 		if both[rowLen+i] != alone[i] {
 			t.Fatalf("value %d: batched %v, alone %v", i, both[rowLen+i], alone[i])
 		}
+		if both[i] != lateAlone[i] {
+			t.Fatalf("restarted row, value %d: batched %v, alone %v", i, both[i], lateAlone[i])
+		}
 	}
 	for i := range frozen {
 		if both[2*rowLen+i] != frozen[i] {
-			t.Fatalf("inactive row moved at %d", i)
+			t.Fatalf("row with step 0 moved at %d", i)
 		}
 	}
 }

@@ -112,6 +112,7 @@ func settings(fs *flag.FlagSet, defaultSetting string) func() (anogan.Config, er
 	lambda := fs.Float64("lambda", 0, "λ of Eqs. 5 and 6 (paper: 0.1)")
 	mapLR := fs.Float64("map-lr", 0, "Adam learning rate on z")
 	tol := fs.Float64("map-tol", -1, "per-query early stop tolerance (0: off)")
+	starts := fs.Int("map-starts", 0, "initial codes tried per query, the lowest final loss kept (paper: 1)")
 	acaeSteps := fs.Int("acae-steps", -1, "aCAE training steps (0: no aCAE)")
 	seed := fs.Uint64("seed", 0, "seed of training, patches and mapping (0: the setting's)")
 	contaminated := fs.Bool("contaminated", false, "keep anomalous images of the training split")
@@ -160,6 +161,7 @@ func settings(fs *flag.FlagSet, defaultSetting string) func() (anogan.Config, er
 		if *tol >= 0 {
 			cfg.Mapping.Tol = *tol
 		}
+		set(&cfg.Mapping.Restarts, *starts)
 		setNonNeg(&cfg.ACAESteps, *acaeSteps)
 		if *seed > 0 {
 			cfg.Seed, cfg.Train.Seed, cfg.Mapping.Seed = *seed, *seed, *seed
