@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
+
+	"github.com/anogo/anogo/sdk/blas"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -177,4 +180,90 @@ func BenchmarkDCGAN64(b *testing.B) {
 		run()
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "images/s")
+}
+
+// largeConvs are the convolutions of the two benchmarked models with at
+// least 64 channels on both sides (bench/README.md): D's 64→128, 128→256,
+// 256→512 and G's 512→256, 256→128, 128→64 at 64×64; D's 64→128 and G's
+// 128→64 at 28×28. A D convolution and the G transposed convolution with
+// the same channels run the same three kernels on the same geometry (G's
+// forward is D's ∂x kernel, G's ∂x is D's forward), so each geometry is
+// measured once per kernel and named by both uses.
+var largeConvs = []struct {
+	config string
+	l      dcganLayer
+}{
+	{"64", dcganLayer{c: 64, h: 32, co: 128}},
+	{"64", dcganLayer{c: 128, h: 16, co: 256}},
+	{"64", dcganLayer{c: 256, h: 8, co: 512}},
+	{"28", dcganLayer{c: 64, h: 14, co: 128}},
+}
+
+// BenchmarkLargeConvs reports the GFLOP/s of each large convolution kernel
+// at batch 64 next to the sgemm ceiling measured in the same process, just
+// before and just after the kernel's timed runs: an OpenBLAS product of two
+// 2048×2048 float32 matrices on Workers() threads (the harness's
+// definition, bench/README.md), and the kernel's share of it
+// (pct_ceiling). The ceiling products run outside the benchmark timer.
+// bench/run.py --layers prints the table.
+func BenchmarkLargeConvs(b *testing.B) {
+	const n = 2048
+	rng := rand.New(rand.NewPCG(3, 4))
+	ma, mb, mc := randn(rng, n*n), randn(rng, n*n), make([]float32, n*n)
+	nw := Workers()
+	ceiling := func() (float64, time.Duration) {
+		blas.SetThreads(nw)
+		defer func() {
+			if nw > 1 {
+				blas.SetThreads(1)
+			}
+		}()
+		t0 := time.Now()
+		blas.Sgemm(false, false, n, n, n, 1, ma, n, mb, n, 0, mc, n)
+		d := time.Since(t0)
+		return 2 * n * n * n / d.Seconds() / 1e9, d
+	}
+	ceiling() // start OpenBLAS's threads
+	kinds := []struct {
+		kind      int
+		d, g, tag string
+	}{{kFwd, "D fwd", "G dx", "fwd"}, {kData, "D dx", "G fwd", "data"}, {kFilter, "D dw", "G dw", "filter"}}
+	for _, lc := range largeConvs {
+		l := lc.l
+		g := l.geom(benchBatch)
+		for _, k := range kinds {
+			name := fmt.Sprintf("%s/%d→%d_%d/%s", lc.config, l.c, l.co, l.h, k.tag)
+			b.Run(name, func(b *testing.B) {
+				x := randn(rng, g.n*g.inSize())
+				w := randn(rng, g.co*g.rows())
+				y := randn(rng, g.n*g.outSize())
+				run := func() {
+					switch k.kind {
+					case kFwd:
+						convForward(&g, x, w, y)
+					case kData:
+						convBackwardData(&g, y, w, x)
+					default:
+						convBackwardFilter(&g, x, y, w)
+					}
+				}
+				b.StopTimer()
+				run() // warm the scratch pool
+				c0, _ := ceiling()
+				b.StartTimer()
+				t0 := time.Now()
+				for range b.N {
+					run()
+				}
+				el := time.Since(t0)
+				b.StopTimer()
+				c1, _ := ceiling()
+				rate := g.flops() * float64(b.N) / el.Seconds() / 1e9
+				ceil := (c0 + c1) / 2
+				b.ReportMetric(rate, "GFLOP/s")
+				b.ReportMetric(ceil, "ceiling_GFLOP/s")
+				b.ReportMetric(100*rate/ceil, "pct_ceiling")
+			})
+		}
+	}
 }

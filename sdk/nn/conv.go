@@ -10,24 +10,34 @@ import "github.com/anogo/anogo/sdk/blas"
 // OpenBLAS to run near its peak even at 4×4 pixels.
 
 // Tuning constants for the folding, chosen by BenchmarkConv2d64 and friends.
-const (
+var (
 	// targetCols is the number of columns (samples × output pixels) that a
-	// chunk aims at.
+	// chunk of the forward kernel aims at (a variable so that benchmarks
+	// can sweep it).
 	targetCols = 1024
-	// maxColFloats bounds one column buffer (32 MB).
-	maxColFloats = 8 << 20
+	// targetColsBack is the same for the two backward kernels. Their
+	// column matrices are larger in cache terms (the data kernel writes
+	// one and reads it back in col2im; the filter kernel's worker reads
+	// half the rows of it for every chunk), and smaller chunks ran 5 to 15%
+	// faster in CPU time for every large layer (BenchmarkChunkSweep, after
+	// the phase-wise col2im), where the forward kernel showed no
+	// consistent difference.
+	targetColsBack = 256
 )
 
+// maxColFloats bounds one column buffer (32 MB).
+const maxColFloats = 8 << 20
+
 // chunks returns into how many chunks of consecutive samples to split the
-// batch when each of nw workers takes whole chunks and a sample's column
-// matrix has rows rows: chunk t holds samples span(g.n, tasks, t). The
+// batch when each of nw workers takes whole chunks, a sample's column
+// matrix has rows rows and a chunk aims at target columns: chunk t holds samples span(g.n, tasks, t). The
 // number of chunks is a multiple of nw (where there are samples enough), so
 // that every worker gets the same work: 64 samples of 7×7 pixels in chunks
 // of at most 21 would otherwise be 21, 21, 21 and 1, one worker doing 42
 // samples and the other 22.
-func chunks(g *geom, nw, rows int) int {
+func chunks(g *geom, nw, rows, target int) int {
 	pix := g.pix()
-	b := (targetCols + pix - 1) / pix
+	b := (target + pix - 1) / pix
 	b = min(b, (g.n+nw-1)/nw)
 	for b > 1 && rows*b*pix > maxColFloats {
 		b--
@@ -65,7 +75,7 @@ func scatter(g *geom, src []float32, n0, nb int, y []float32) {
 func convForward(g *geom, x, w, y []float32) {
 	nw, rows, pix := Workers(), g.rows(), g.pix()
 	if g.n >= nw {
-		tasks := chunks(g, nw, rows)
+		tasks := chunks(g, nw, rows, targetCols)
 		parallel(tasks, func(_, t int) {
 			n0, n1 := span(g.n, tasks, t)
 			nb := n1 - n0
@@ -111,7 +121,7 @@ func convForward(g *geom, x, w, y []float32) {
 func convBackwardData(g *geom, gy, w, gx []float32) {
 	nw, rows, pix := Workers(), g.rows(), g.pix()
 	if g.n >= nw {
-		tasks := chunks(g, nw, rows)
+		tasks := chunks(g, nw, rows, targetColsBack)
 		parallel(tasks, func(_, t int) {
 			n0, n1 := span(g.n, tasks, t)
 			nb := n1 - n0
@@ -122,11 +132,12 @@ func convBackwardData(g *geom, gy, w, gx []float32) {
 				defer scratch.put(gyc)
 				gather(g, gy, n0, nb, gyc)
 			}
-			gcol := scratch.get(rows * ld)
+			gcol, ph := scratch.get(rows*ld), scratch.get(g.phaseSize())
 			defer scratch.put(gcol)
+			defer scratch.put(ph)
 			blas.Sgemm(true, false, rows, ld, g.co, 1, w, rows, gyc, ld, 0, gcol, ld)
 			for i := range nb {
-				col2im(g, gcol[i*pix:], ld, 0, rows, gx[(n0+i)*g.inSize():])
+				col2im(g, gcol[i*pix:], ld, 0, rows, gx[(n0+i)*g.inSize():], ph)
 			}
 		})
 		return
@@ -141,10 +152,11 @@ func convBackwardData(g *geom, gy, w, gx []float32) {
 			return
 		}
 		r0, r1 := c0*kk, c1*kk
-		gcol := scratch.get((r1 - r0) * pix)
+		gcol, ph := scratch.get((r1-r0)*pix), scratch.get(g.phaseSize())
 		defer scratch.put(gcol)
+		defer scratch.put(ph)
 		blas.Sgemm(true, false, r1-r0, pix, g.co, 1, w[r0:], rows, gy[n*g.outSize():], pix, 0, gcol, pix)
-		col2im(g, gcol, pix, r0, r1, gx[n*g.inSize():])
+		col2im(g, gcol, pix, r0, r1, gx[n*g.inSize():], ph)
 	})
 }
 
@@ -155,7 +167,7 @@ func convBackwardData(g *geom, gy, w, gx []float32) {
 func convBackwardFilter(g *geom, x, gy, gw []float32) {
 	nw, rows, pix := Workers(), g.rows(), g.pix()
 	parts := min(nw, rows)
-	nc := chunks(g, 1, rows/parts)
+	nc := chunks(g, 1, rows/parts, targetColsBack)
 	b := (g.n + nc - 1) / nc
 	parallel(parts, func(_, t int) {
 		r0, r1 := span(rows, parts, t)

@@ -1,8 +1,11 @@
 package nn
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func BenchmarkElementwise(b *testing.B) {
@@ -58,4 +61,52 @@ func BenchmarkElementwise(b *testing.B) {
 		}
 		b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds()/1e9, "Gelem/s")
 	})
+}
+
+func cpuNow() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkChunkSweep times the convolution kernels of the 28×28 model's
+// large layer and of the 64×64 model for several targetCols and
+// targetColsBack, reporting CPU
+// time per call (getrusage) besides wall time.
+func BenchmarkChunkSweep(b *testing.B) {
+	defer func(v, w int) { targetCols, targetColsBack = v, w }(targetCols, targetColsBack)
+	layers := []dcganLayer{{c: 64, h: 14, co: 128}, {c: 64, h: 32, co: 128}, {c: 128, h: 16, co: 256}, {c: 256, h: 8, co: 512}}
+	for _, l := range layers {
+		g := l.geom(benchBatch)
+		for _, kind := range []int{kFwd, kData, kFilter} {
+			for _, tc := range []int{128, 256, 512, 1024, 2048} {
+				b.Run(fmt.Sprintf("%d→%d_%d/%s/tc%d", l.c, l.co, l.h, []string{"fwd", "data", "filter"}[kind], tc), func(b *testing.B) {
+					targetCols, targetColsBack = tc, tc
+					rng := rand.New(rand.NewPCG(1, 2))
+					x := randn(rng, g.n*g.inSize())
+					w := randn(rng, g.co*g.rows())
+					y := randn(rng, g.n*g.outSize())
+					run := func() {
+						switch kind {
+						case kFwd:
+							convForward(&g, x, w, y)
+						case kData:
+							convBackwardData(&g, y, w, x)
+						default:
+							convBackwardFilter(&g, x, y, w)
+						}
+					}
+					run()
+					b.ResetTimer()
+					c0 := cpuNow()
+					for range b.N {
+						run()
+					}
+					cpu := cpuNow() - c0
+					b.ReportMetric(float64(cpu.Microseconds())/1e3/float64(b.N), "cpu-ms/op")
+					b.ReportMetric(g.flops()*float64(b.N)/cpu.Seconds()/1e9, "GFLOP/cpu-s")
+				})
+			}
+		}
+	}
 }

@@ -195,7 +195,7 @@ func TestIm2colMatchesReference(t *testing.T) {
 			want := randn(rng, g.inSize())
 			got := append([]float32(nil), want...)
 			col2imRef(&g, col, ld, r0, r1, want)
-			col2im(&g, col, ld, r0, r1, got)
+			col2im(&g, col, ld, r0, r1, got, randn(rng, g.phaseSize()))
 			if err := sameFloats(got, want); err != nil {
 				t.Errorf("geometry %d rows [%d, %d): col2im: %v", gi, r0, r1, err)
 			}
