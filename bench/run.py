@@ -185,6 +185,29 @@ class Harness:
         if rows is not None:
             self.add(rep, rows, "openblas")
 
+    def layers(self):
+        """Runs sdk/nn's BenchmarkLargeConvs; returns its rows (layers.csv) or None."""
+        threads = str(self.args.threads)
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=threads, OMP_NUM_THREADS=threads)
+        benchtime = "1x" if self.args.smoke else "5x"
+        cmd = ["go", "test", "-run", "^$", "-bench", "^BenchmarkLargeConvs$", "-benchtime",
+               benchtime, "-cpu", threads, "./sdk/nn"]
+        self.log("per-layer efficiency: " + shlex.join(cmd))
+        t0 = time.perf_counter()
+        try:
+            out = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, timeout=self.args.timeout, check=False)
+        except (OSError, subprocess.TimeoutExpired) as err:
+            self.fail(f"per-layer efficiency: {err}")
+            return None
+        text = out.stdout.decode(errors="replace")
+        rows = parse_layers(text) if out.returncode == 0 else []
+        if not rows:
+            self.fail(f"per-layer efficiency: no BenchmarkLargeConvs results\n{text[-2000:]}")
+            return None
+        self.log(f"per-layer efficiency: {len(rows)} kernels ({time.perf_counter() - t0:.1f} s)")
+        return rows
+
     def measure(self):
         os.makedirs(self.args.outdir, exist_ok=True)
         self.find_go()
@@ -243,6 +266,42 @@ def parse_go_sgemm(text):
     return {"task": "sgemm", "config": str(SGEMM_N), "impl": "openblas",
             "items_per_s": f"{1e9 / ns:.3f}", "ratio_vs_torch": "", "gflops": f"{gflops:.2f}",
             "peak_rss_mb": ""}
+
+
+LAYER_COLUMNS = ["config", "layer", "kernel", "uses", "gflops", "ceiling_gflops", "pct_ceiling"]
+LAYER_USES = {"fwd": "D fwd, G dx", "data": "D dx, G fwd", "filter": "D dw, G dw"}
+LAYER_LINE = re.compile(
+    r"^BenchmarkLargeConvs/(\d+)/(\d+)\S(\d+)_(\d+)/(fwd|data|filter)(?:-\d+)?\s+\d+\s+"
+    r"[\d.]+ ns/op\s+([\d.]+) GFLOP/s\s+([\d.]+) ceiling_GFLOP/s\s+([\d.]+) pct_ceiling",
+    re.M)
+
+
+def parse_layers(text):
+    """Turns `go test -bench BenchmarkLargeConvs ./sdk/nn` output into layers.csv rows.
+
+    Each row is one large convolution kernel at batch 64: the D convolution c->co on h x h
+    images and the G transposed convolution co->c with the same weights share it."""
+    rows = []
+    for m in LAYER_LINE.finditer(text):
+        config, c, co, h, kernel, gflops, ceil, pct = m.groups()
+        rows.append({"config": config, "layer": f"D {c}->{co} / G {co}->{c} ({h}x{h})",
+                     "kernel": kernel, "uses": LAYER_USES[kernel], "gflops": gflops,
+                     "ceiling_gflops": ceil, "pct_ceiling": pct})
+    return rows
+
+
+def layer_table(rows):
+    """The per-layer rows as an aligned text table with a summary line."""
+    head = LAYER_COLUMNS
+    body = [[r[c] for c in head] for r in rows]
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
+    lines = ["  ".join(str(x).ljust(w) for x, w in zip(line, widths)).rstrip()
+             for line in [head] + body]
+    if rows:
+        pcts = [float(r["pct_ceiling"]) for r in rows]
+        lines.append(f"{sum(p >= 60 for p in pcts)} of {len(pcts)} kernels at >= 60% of the "
+                     f"sgemm ceiling measured in the same process (lowest {min(pcts):.1f}%)")
+    return "\n".join(lines)
 
 
 def summarise(samples):
@@ -338,6 +397,12 @@ def parse_args(argv):
                    help="ceiling from sdk/blas's BenchmarkSgemm2048 (go), sgemm_ceiling.c (c), "
                         "or go when that benchmark exists (auto)")
     p.add_argument("--timeout", type=float, default=900, help="seconds allowed per run")
+    p.add_argument("--no-layers", action="store_true",
+                   help="skip the per-layer measurement that ends every run with anogo: each "
+                        "large convolution's GFLOP/s against the sgemm ceiling measured in the "
+                        "same process (sdk/nn BenchmarkLargeConvs; out/bench/layers.csv)")
+    p.add_argument("--layers-only", action="store_true",
+                   help="only the per-layer measurement, no torch or anogo runs (about a minute)")
     p.add_argument("-v", "--verbose", action="store_true", help="show each run's stderr")
     args = p.parse_args(argv)
     if args.reps is None:
@@ -359,6 +424,8 @@ def main(argv):
         h.notes.append(f"the machine was busy at the start (1-minute load {load:.2f} on "
                        f"{os.cpu_count()} CPUs): timings are noisy")
     t0 = time.perf_counter()
+    if args.layers_only:
+        return layers_main(h, args, load, t0)
     h.measure()
     rows = summarise(h.samples)
     write_csv(args.out, COLUMNS, rows)
@@ -371,11 +438,36 @@ def main(argv):
     print(f"\nbench: wrote {shown(args.out)} and {shown(raw)} "
           f"({args.reps} reps, batch {args.batch}, {args.threads} threads, "
           f"{time.perf_counter() - t0:.0f} s, load {load:.2f} -> {os.getloadavg()[0]:.2f})")
+    if not args.no_layers and not args.no_go:
+        layer_rows = h.layers()
+        if layer_rows is not None:
+            path = os.path.join(args.outdir, "layers.csv")
+            write_csv(path, LAYER_COLUMNS, layer_rows)
+            print("\nlarge convolutions, batch 64 (sdk/nn BenchmarkLargeConvs):")
+            print(layer_table(layer_rows))
+            print(f"bench: wrote {shown(path)}")
     for note in h.notes:
         print("bench: " + note)
     if h.failures:
         print(f"bench: {len(h.failures)} run(s) failed; see the messages above", file=sys.stderr)
         return 1
+    return 0
+
+
+def layers_main(h, args, load, t0):
+    """--layers-only: the per-layer table alone."""
+    os.makedirs(args.outdir, exist_ok=True)
+    rows = h.layers()
+    if rows is None:
+        return 1
+    path = os.path.join(args.outdir, "layers.csv")
+    write_csv(path, LAYER_COLUMNS, rows)
+    print("large convolutions, batch 64 (sdk/nn BenchmarkLargeConvs):")
+    print(layer_table(rows))
+    print(f"\nbench: wrote {shown(path)} ({time.perf_counter() - t0:.0f} s, "
+          f"load {load:.2f} -> {os.getloadavg()[0]:.2f})")
+    for note in h.notes:
+        print("bench: " + note)
     return 0
 
 

@@ -174,6 +174,24 @@ class HarnessTest(unittest.TestCase):
         self.assertLess(abs(float(row["items_per_s"]) - 1e9 / 112000000), 0.001)
         self.assertIsNone(run.parse_go_sgemm("PASS\n"))
 
+    def test_parse_layers(self):
+        text = ("goos: linux\n"
+                "BenchmarkLargeConvs/64/64\u2192128_32/fwd-2   \t       5\t 121289233 ns/op\t"
+                "        60.21 GFLOP/s\t        89.27 ceiling_GFLOP/s\t        67.44 pct_ceiling\n"
+                "BenchmarkLargeConvs/28/64\u2192128_14/data   \t       5\t  28431958 ns/op\t"
+                "        48.70 GFLOP/s\t        89.16 ceiling_GFLOP/s\t        54.62 pct_ceiling\n"
+                "PASS\n")
+        rows = run.parse_layers(text)
+        self.assertEqual(len(rows), 2)
+        self.assertEqual(rows[0]["config"], "64")
+        self.assertEqual(rows[0]["layer"], "D 64->128 / G 128->64 (32x32)")
+        self.assertEqual(rows[0]["uses"], "D fwd, G dx")
+        self.assertEqual(rows[1]["kernel"], "data")
+        self.assertEqual(rows[1]["pct_ceiling"], "54.62")
+        table = run.layer_table(rows)
+        self.assertIn("1 of 2 kernels at >= 60%", table)
+        self.assertEqual(run.parse_layers("PASS\n"), [])
+
 
 if __name__ == "__main__":
     unittest.main()
