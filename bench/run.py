@@ -46,6 +46,14 @@ SCHEDULE = {
 SMOKE_SCHEDULE = (1, 1)
 SMOKE_BATCH = 8
 
+# mapimg: queries mapped to the end (Gamma = 500, AnoGAN Sec. 3) with anogo's per-query early stop
+# and refilled batch (bench/go/cmd/anogobench/mapimg.go), on a model anogo trains once and keeps in
+# out/bench/models. The torch reference maps every query for all 500 steps, so its images/s is its
+# map rate (query-steps/s) of the same rep divided by 500. mapimg runs in the first rep only.
+MAPIMG = "mapimg"
+MAPIMG_GAMMA = 500
+ALL_TASKS = tuple(TASKS) + (MAPIMG,)
+
 
 class Harness:
     """Runs the implementations and collects rows; the settings are the parsed flags."""
@@ -104,6 +112,10 @@ class Harness:
             self.loads.append(self.load)
 
     def model_flags(self, task, config):
+        if task == MAPIMG:
+            return ["--tasks", task, "--configs", config, "--threads", str(self.args.threads),
+                    "--batch", str(self.args.batch),
+                    "--model-dir", os.path.join(self.args.outdir, "models")]
         warmup, reps = SMOKE_SCHEDULE if self.args.smoke else SCHEDULE[config][task]
         if self.args.inner_reps:
             reps = self.args.inner_reps
@@ -215,6 +227,10 @@ class Harness:
             self.sgemm(rep)
             for config in self.args.configs:
                 for task in self.args.tasks:
+                    if task == MAPIMG:
+                        if rep == 1:
+                            self.anogo(rep, task, config)
+                        continue
                     pair = (self.torch, self.anogo)
                     first, second = pair if rep % 2 else pair[::-1]
                     first(rep, task, config)
@@ -318,10 +334,21 @@ def summarise(samples):
             g["rss"].append(rss)
         if gflops is not None:
             g["gflops"].append(gflops)
+    # The torch reference's mapimg rate: every query takes all of Gamma's steps.
+    torch_map = {c: g for (t, c, i), g in groups.items() if t == "map" and i == "torch"}
+    for (task, config, impl) in list(groups):
+        if task == MAPIMG and config in torch_map and (MAPIMG, config, "torch") not in groups:
+            groups[(MAPIMG, config, "torch")] = {
+                "items": [x / MAPIMG_GAMMA for x in torch_map[config]["items"]],
+                "rss": torch_map[config]["rss"], "gflops": []}
     rows = []
     for (task, config, impl), g in groups.items():
         items = statistics.median(g["items"])
-        if task in TASKS:
+        if task == MAPIMG:
+            torch = groups.get((task, config, "torch"))
+            ratio = items / statistics.median(torch["items"]) if torch else None
+            gflops = None
+        elif task in TASKS:
             gflops = flops(CONFIGS[config], task) * items / 1e9
             torch = groups.get((task, config, "torch"))
             ratio = items / statistics.median(torch["items"]) if torch else None
@@ -331,7 +358,7 @@ def summarise(samples):
         rss = statistics.median(g["rss"]) if g["rss"] else None
         rows.append({
             "task": task, "config": config, "impl": impl,
-            "items_per_s": f"{items:.2f}",
+            "items_per_s": f"{items:.4f}" if task == MAPIMG else f"{items:.2f}",
             "ratio_vs_torch": "" if ratio is None else f"{ratio:.3f}",
             "gflops": "" if gflops is None else f"{gflops:.2f}",
             "peak_rss_mb": "" if rss is None else f"{rss:.0f}",
@@ -354,6 +381,9 @@ def table(rows, batch):
         note = ""
         if r["task"] == "map":
             note = f"{float(r['items_per_s']) / batch:.3f} steps/s"
+        elif r["task"] == MAPIMG:
+            note = ("images mapped/s, early stop" if r["impl"] == "anogo"
+                    else f"images mapped/s = map / {MAPIMG_GAMMA}")
         body.append([r[c] for c in COLUMNS] + [note])
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
     lines = ["  ".join(str(x).ljust(w) for x, w in zip(line, widths)).rstrip()
@@ -383,7 +413,8 @@ def parse_args(argv):
                    help="alternating repetitions R whose median is reported (default 3; smoke 1)")
     p.add_argument("--inner-reps", type=int, default=0,
                    help="timed steps inside each run (default: a schedule per config and task)")
-    p.add_argument("--tasks", default=",".join(TASKS), type=lambda v: parse_list(v, TASKS, "task"))
+    p.add_argument("--tasks", default=None, type=lambda v: parse_list(v, ALL_TASKS, "task"),
+                   help=f"default {','.join(ALL_TASKS)}; smoke {','.join(TASKS)}")
     p.add_argument("--configs", default="64,28",
                    type=lambda v: parse_list(v, list(CONFIGS), "config"))
     p.add_argument("--threads", type=int, default=2)
@@ -407,6 +438,8 @@ def parse_args(argv):
     args = p.parse_args(argv)
     if args.reps is None:
         args.reps = 1 if args.smoke else 3
+    if args.tasks is None:
+        args.tasks = list(TASKS) if args.smoke else list(ALL_TASKS)
     if args.batch is None:
         args.batch = SMOKE_BATCH if args.smoke else 64
     if args.reps < 1 or args.threads < 1 or args.batch < 1 or args.inner_reps < 0:

@@ -158,6 +158,19 @@ class HarnessTest(unittest.TestCase):
         want = shapes.flops(shapes.CONFIGS["28"], "map") * 5.0 / 1e9
         self.assertLess(abs(float(rows["map", "anogo"]["gflops"]) - want), 0.01)
 
+    def test_summarise_mapimg(self):
+        """torch's mapimg rate is its map rate over Gamma; anogo's ratio is against that."""
+        samples = [
+            (1, "map", "64", "torch", 40.0, 500.0, None),
+            (2, "map", "64", "torch", 50.0, 500.0, None),
+            (3, "map", "64", "torch", 60.0, 500.0, None),
+            (1, "mapimg", "64", "anogo", 0.2, 700.0, None),
+        ]
+        rows = {(r["task"], r["impl"]): r for r in run.summarise(samples)}
+        self.assertEqual(rows["mapimg", "torch"]["items_per_s"], "0.1000")
+        self.assertEqual(rows["mapimg", "anogo"]["ratio_vs_torch"], "2.000")
+        self.assertEqual(rows["mapimg", "anogo"]["gflops"], "")
+
     def test_parse_rows(self):
         good = ",".join(run.COLUMNS) + "\ninfer,28,anogo,12.5,,1.0,80\n"
         self.assertEqual(run.parse_rows(good)[0]["items_per_s"], "12.5")

@@ -48,8 +48,12 @@ import (
 // columns are bench.csv's columns, in order.
 var columns = []string{"task", "config", "impl", "items_per_s", "ratio_vs_torch", "gflops", "peak_rss_mb"}
 
-// tasks are the measured tasks, in the harness's order.
-var tasks = []string{"train", "map", "infer"}
+// tasks are the measured tasks, in the harness's order; allTasks adds
+// mapimg (mapimg.go), which is run only when asked for.
+var (
+	tasks    = []string{"train", "map", "infer"}
+	allTasks = []string{"train", "map", "infer", "mapimg"}
+)
 
 // configs are the benchmarked models, named by image size (bench/dcgan_shapes.py).
 var configs = map[string]dcgan.Config{
@@ -74,6 +78,8 @@ type options struct {
 	seed           uint64
 	cpuprofile     string
 	rssLog         bool
+	queries        int    // mapimg: queries mapped (0: 2 × batch)
+	modelDir       string // mapimg: where its trained models are kept
 }
 
 // rssLog, when set by --rss-log, receives the resident set size after every
@@ -119,7 +125,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("anogobench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	taskList := fs.String("tasks", strings.Join(tasks, ","), "comma-separated tasks: train, map, infer")
+	taskList := fs.String("tasks", strings.Join(tasks, ","), "comma-separated tasks: train, map, infer, mapimg")
 	configList := fs.String("configs", "64,28", "comma-separated configs (image sizes): 64, 32, 28")
 	reps := fs.Int("reps", 0, "timed repetitions per task (0: a default per config and task)")
 	warmup := fs.Int("warmup", 2, "untimed warm-up repetitions")
@@ -128,12 +134,18 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	seed := fs.Uint64("seed", 1, "seed of the weights and the synthetic data")
 	rss := fs.Bool("rss-log", false, "print the resident set size (VmRSS) after every timed train or infer step to stderr")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed steps to this file (one task and config only)")
+	queries := fs.Int("queries", 0, "mapimg: phantom test patches mapped (0: twice the batch)")
+	modelDir := fs.String("model-dir", "out/bench/models", "mapimg: folder of the trained models (trained once when missing)")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
-	o := options{reps: *reps, warmup: *warmup, threads: *threads, batch: *batch, seed: *seed, cpuprofile: *cpuprofile, rssLog: *rss}
+	o := options{reps: *reps, warmup: *warmup, threads: *threads, batch: *batch, seed: *seed, cpuprofile: *cpuprofile, rssLog: *rss,
+		queries: *queries, modelDir: *modelDir}
+	if o.queries == 0 {
+		o.queries = 2 * o.batch
+	}
 	var err error
-	if o.tasks, err = parseList(*taskList, tasks, "task"); err != nil {
+	if o.tasks, err = parseList(*taskList, allTasks, "task"); err != nil {
 		return o, err
 	}
 	if o.configs, err = parseList(*configList, []string{"64", "32", "28"}, "config"); err != nil {
@@ -179,7 +191,8 @@ func child(o options, task, config string, stderr io.Writer) ([]string, error) {
 	cmd := exec.Command(exe, "--tasks", task, "--configs", config,
 		"--reps", strconv.Itoa(o.reps), "--warmup", strconv.Itoa(o.warmup),
 		"--threads", strconv.Itoa(o.threads), "--batch", strconv.Itoa(o.batch),
-		"--seed", strconv.FormatUint(o.seed, 10))
+		"--seed", strconv.FormatUint(o.seed, 10),
+		"--queries", strconv.Itoa(o.queries), "--model-dir", o.modelDir)
 	cmd.Stderr = stderr
 	out, err := cmd.Output()
 	if err != nil {
@@ -215,6 +228,17 @@ func measure(o options, task, config string, stderr io.Writer) ([]string, error)
 	}
 	if o.rssLog {
 		rssLog = stderr
+	}
+	if task == "mapimg" {
+		wall, steps, err := mapImages(config, cfg, o.batch, o.queries, o.seed, o.modelDir, stderr)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", task, config, err)
+		}
+		items := float64(o.queries) / wall.Seconds()
+		rss := peakRSSMiB()
+		fmt.Fprintf(stderr, "anogobench: mapimg %s: %d queries mapped in %.1f s (Γ = %d, early stop %g over %d steps): %.1f steps per query on average, %.3f images/s, peak RSS %.0f MiB\n",
+			config, o.queries, wall.Seconds(), mapimgGamma, mapimgTol, mapimgPatience, steps, items, rss)
+		return []string{task, config, "anogo", fmt.Sprintf("%.4f", items), "", "", fmt.Sprintf("%.0f", rss)}, nil
 	}
 	switch task {
 	case "train":

@@ -5,8 +5,11 @@ import (
 	"encoding/csv"
 	"io"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/anogo/anogo/sdk/dcgan"
 )
 
 // TestRunPrintsRow runs every task once on a tiny batch and checks the CSV
@@ -64,5 +67,30 @@ func TestMedian(t *testing.T) {
 	}
 	if got := median([]time.Duration{4 * ms, 1 * ms, 3 * ms, 2 * ms}); got != 2500*time.Microsecond {
 		t.Errorf("median of 4, 1, 3, 2 ms = %v, want 2.5ms", got)
+	}
+}
+
+// TestMapImages maps a few phantom patches with a tiny model: trained and
+// saved the first time, loaded the second, with every query done in at
+// most Γ steps.
+func TestMapImages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a tiny model for 300 steps")
+	}
+	cfg := dcgan.Config{Size: 28, Width: 4, Latent: 8}
+	dir := t.TempDir()
+	var log strings.Builder
+	for run := range 2 {
+		log.Reset()
+		wall, steps, err := mapImages("28", cfg, 8, 8, 1, dir, &log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wall <= 0 || steps <= 0 || steps > mapimgGamma {
+			t.Errorf("run %d: wall %v, %v steps per query", run, wall, steps)
+		}
+		if trained := strings.Contains(log.String(), "training the mapimg model"); trained != (run == 0) {
+			t.Errorf("run %d: trained %v; log %q", run, trained, log.String())
+		}
 	}
 }
