@@ -78,6 +78,7 @@ type options struct {
 	seed           uint64
 	cpuprofile     string
 	rssLog         bool
+	width          int    // overrides the configs' channel width when > 0
 	queries        int    // mapimg: queries mapped (0: 2 × batch)
 	modelDir       string // mapimg: where its trained models are kept
 }
@@ -134,13 +135,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	seed := fs.Uint64("seed", 1, "seed of the weights and the synthetic data")
 	rss := fs.Bool("rss-log", false, "print the resident set size (VmRSS) after every timed train or infer step to stderr")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed steps to this file (one task and config only)")
+	width := fs.Int("width", 0, "channel width instead of the configs' 64 (for long memory checks; the harness never sets it)")
 	queries := fs.Int("queries", 0, "mapimg: phantom test patches mapped (0: twice the batch)")
 	modelDir := fs.String("model-dir", "out/bench/models", "mapimg: folder of the trained models (trained once when missing)")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
 	o := options{reps: *reps, warmup: *warmup, threads: *threads, batch: *batch, seed: *seed, cpuprofile: *cpuprofile, rssLog: *rss,
-		queries: *queries, modelDir: *modelDir}
+		queries: *queries, modelDir: *modelDir, width: *width}
 	if o.queries == 0 {
 		o.queries = 2 * o.batch
 	}
@@ -192,7 +194,7 @@ func child(o options, task, config string, stderr io.Writer) ([]string, error) {
 		"--reps", strconv.Itoa(o.reps), "--warmup", strconv.Itoa(o.warmup),
 		"--threads", strconv.Itoa(o.threads), "--batch", strconv.Itoa(o.batch),
 		"--seed", strconv.FormatUint(o.seed, 10),
-		"--queries", strconv.Itoa(o.queries), "--model-dir", o.modelDir)
+		"--queries", strconv.Itoa(o.queries), "--model-dir", o.modelDir, "--width", strconv.Itoa(o.width))
 	cmd.Stderr = stderr
 	out, err := cmd.Output()
 	if err != nil {
@@ -208,6 +210,9 @@ func child(o options, task, config string, stderr io.Writer) ([]string, error) {
 // measure runs one (task, config) in this process and returns its row.
 func measure(o options, task, config string, stderr io.Writer) ([]string, error) {
 	cfg := configs[config]
+	if o.width > 0 {
+		cfg.Width = o.width
+	}
 	reps := o.reps
 	if reps == 0 {
 		reps = defaultReps[config][task]
