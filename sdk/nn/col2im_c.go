@@ -62,6 +62,36 @@ static void anogo_col2im(const float *col, long ld, int r0, int r1, float *x, fl
 	}
 }
 
+// IM2COL_ROWS is the last step of anogo_im2col: rows [r0, r1) of the column
+// matrix, output rows [oh0, oh1), copied in runs of wo values from the
+// phase images ph. It is instantiated for constant widths WO (the runs of a
+// few values are then unrolled instead of running a loop with a remainder).
+#define IM2COL_ROWS(NAME, WO) \
+static void NAME(const float *ph, float *col, long ld, int r0, int r1, int oh0, int oh1, \
+		int c, int k, int s, int wo_, int A, int B) { \
+	const int wo = WO > 0 ? WO : wo_; \
+	int kk = k * k; \
+	long AB = (long)A * B; \
+	for (int r = r0; r < r1; r++) { \
+		int ci = r / kk, kh = r / k % k, kw = r % k; \
+		const float *img = ph + ((long)((kh % s) * s + kw % s) * c + ci) * AB; \
+		float *restrict d = col + (long)(r - r0) * ld; \
+		const float *restrict q = img + (long)(oh0 + kh / s) * B + kw / s; \
+		for (int oh = oh0; oh < oh1; oh++) { \
+			for (int i = 0; i < wo; i++) d[i] = q[i]; \
+			d += wo; \
+			q += B; \
+		} \
+	} \
+}
+IM2COL_ROWS(anogo_im2col_rows_any, 0)
+IM2COL_ROWS(anogo_im2col_rows_4, 4)
+IM2COL_ROWS(anogo_im2col_rows_7, 7)
+IM2COL_ROWS(anogo_im2col_rows_8, 8)
+IM2COL_ROWS(anogo_im2col_rows_14, 14)
+IM2COL_ROWS(anogo_im2col_rows_16, 16)
+IM2COL_ROWS(anogo_im2col_rows_32, 32)
+
 // anogo_im2col is splitPhases and im2col of im2col.go: rows [r0, r1) of a
 // sample's column matrix, output rows [oh0, oh1), through the stride phases
 // of the channels those rows touch.
@@ -100,17 +130,14 @@ static void anogo_im2col(const float *x, float *ph, float *col, long ld, int r0,
 			}
 		}
 	}
-	for (int r = r0; r < r1; r++) {
-		int ci = r / kk, kh = r / k % k, kw = r % k;
-		const float *img = ph + ((long)((kh % s) * s + kw % s) * c + ci) * AB;
-		float *dst = col + (long)(r - r0) * ld;
-		long o = (long)(oh0 + kh / s) * B + kw / s;
-		for (long j = 0; j < (long)(oh1 - oh0) * wo; j += wo) {
-			float *restrict d = dst + j;
-			const float *restrict q = img + o;
-			for (int i = 0; i < wo; i++) d[i] = q[i];
-			o += B;
-		}
+	switch (wo) {
+	case 4: anogo_im2col_rows_4(ph, col, ld, r0, r1, oh0, oh1, c, k, s, wo, A, B); break;
+	case 7: anogo_im2col_rows_7(ph, col, ld, r0, r1, oh0, oh1, c, k, s, wo, A, B); break;
+	case 8: anogo_im2col_rows_8(ph, col, ld, r0, r1, oh0, oh1, c, k, s, wo, A, B); break;
+	case 14: anogo_im2col_rows_14(ph, col, ld, r0, r1, oh0, oh1, c, k, s, wo, A, B); break;
+	case 16: anogo_im2col_rows_16(ph, col, ld, r0, r1, oh0, oh1, c, k, s, wo, A, B); break;
+	case 32: anogo_im2col_rows_32(ph, col, ld, r0, r1, oh0, oh1, c, k, s, wo, A, B); break;
+	default: anogo_im2col_rows_any(ph, col, ld, r0, r1, oh0, oh1, c, k, s, wo, A, B);
 	}
 }
 */

@@ -169,6 +169,11 @@ func TestIm2colMatchesReference(t *testing.T) {
 		withOut(geom{n: 1, c: 2, h: 9, w: 9, co: 3, k: 3, s: 3, p: 1}),
 		withOut(geom{n: 1, c: 1, h: 64, w: 64, co: 4, k: 5, s: 2, p: 2}),
 		withOut(geom{n: 1, c: 4, h: 8, w: 10, co: 3, k: 4, s: 2, p: 1}),
+		// Output widths 7, 8, 14 and 16, which have loops of their own.
+		withOut(geom{n: 1, c: 2, h: 14, w: 14, co: 3, k: 5, s: 2, p: 2}),
+		withOut(geom{n: 1, c: 2, h: 9, w: 16, co: 3, k: 5, s: 2, p: 2}),
+		withOut(geom{n: 1, c: 2, h: 5, w: 28, co: 3, k: 5, s: 2, p: 2}),
+		withOut(geom{n: 1, c: 2, h: 16, w: 16, co: 3, k: 3, s: 1, p: 1}),
 	}
 	rng := rand.New(rand.NewPCG(21, 22))
 	for gi, g := range geoms {
