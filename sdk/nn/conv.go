@@ -23,6 +23,9 @@ var (
 	// the phase-wise col2im), where the forward kernel showed no
 	// consistent difference.
 	targetColsBack = 256
+	// targetColsSub is the same for the sub-pixel data kernel
+	// (convBackwardDataSub), in columns of one phase.
+	targetColsSub = 128
 )
 
 // maxColFloats bounds one column buffer (32 MB).
@@ -119,6 +122,10 @@ func convForward(g *geom, x, w, y []float32) {
 // w [co, c, k, k], gx [n, c, h, w] (overwritten). It is also the forward pass
 // of a transposed convolution.
 func convBackwardData(g *geom, gy, w, gx []float32) {
+	if useSubpixel(g) {
+		convBackwardDataSub(g, gy, w, gx)
+		return
+	}
 	nw, rows, pix := Workers(), g.rows(), g.pix()
 	if g.n >= nw {
 		tasks := chunks(g, nw, rows, targetColsBack)
