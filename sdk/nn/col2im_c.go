@@ -78,7 +78,8 @@ static void NAME(const float *ph, float *col, long ld, int r0, int r1, int oh0, 
 		float *restrict d = col + (long)(r - r0) * ld; \
 		const float *restrict q = img + (long)(oh0 + kh / s) * B + kw / s; \
 		for (int oh = oh0; oh < oh1; oh++) { \
-			for (int i = 0; i < wo; i++) d[i] = q[i]; \
+			if (WO > 0) __builtin_memcpy(d, q, sizeof(float) * (WO > 0 ? WO : 1)); \
+			else for (int i = 0; i < wo; i++) d[i] = q[i]; \
 			d += wo; \
 			q += B; \
 		} \

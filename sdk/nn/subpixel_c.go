@@ -62,7 +62,8 @@ static void NAME(const float *gy, long ostride, int nb, int co, int ho, int wo, 
 					float *restrict d = col + ((long)(wx * ny + wy) * co + o) * ld + i * AB; \
 					const float *restrict q = pad + (long)(dyMax - wy + oy) * PW + dxMax - wx + ox; \
 					for (int a = 0; a < A; a++) { \
-						for (int b = 0; b < B; b++) d[b] = q[b]; \
+						if (BW > 0) __builtin_memcpy(d, q, sizeof(float) * (BW > 0 ? BW : 1)); \
+						else for (int b = 0; b < B; b++) d[b] = q[b]; \
 						d += B; \
 						q += PW; \
 					} \
