@@ -80,6 +80,11 @@
 // copy is contiguous) and one sgemm per chunk of samples; small images are
 // folded together so that each product has about 1024 columns. The im2col
 // and col2im loops are in C (col2im_c.go), tested against their Go form.
+// The data kernel of a strided convolution with 16 input channels or more
+// (a transposed convolution's forward pass, a convolution's input gradient)
+// skips col2im: each stride phase of its output is a stride-1 convolution
+// of the output gradient with the taps of matching parity, one sgemm that
+// writes the phase (subpixel_c.go).
 //
 // # Machines
 //
