@@ -105,6 +105,13 @@ class Harness:
             if r["impl"] != impl:
                 self.fail(f"{impl} printed a row for impl {r['impl']!r}; ignored")
                 continue
+            if r.get("steps_per_query"):
+                self.notes.append(
+                    f"{r['task']} {r['config']}: {r['steps_per_query']} steps per query on average "
+                    f"(Gamma {MAPIMG_GAMMA}, per-query early stop); final loss over the loss after "
+                    f"all {MAPIMG_GAMMA} steps (16 queries mapped again without early stop): "
+                    f"median {100 * float(r['loss_excess_median']):+.2f}%, "
+                    f"max {100 * float(r['loss_excess_max']):+.2f}%")
             rss = float(r["peak_rss_mb"]) if r.get("peak_rss_mb") else None
             gflops = float(r["gflops"]) if r.get("gflops") else None
             self.samples.append((rep, r["task"], r["config"], impl, float(r["items_per_s"]),

@@ -45,8 +45,13 @@ import (
 	"github.com/anogo/anogo/sdk/nn"
 )
 
-// columns are bench.csv's columns, in order.
-var columns = []string{"task", "config", "impl", "items_per_s", "ratio_vs_torch", "gflops", "peak_rss_mb"}
+// columns are bench.csv's columns, in order; mapimg rows add mapimgColumns
+// (mean steps per query; median and largest relative excess of the final
+// loss over a full Γ-step mapping of the checked queries).
+var (
+	columns       = []string{"task", "config", "impl", "items_per_s", "ratio_vs_torch", "gflops", "peak_rss_mb"}
+	mapimgColumns = []string{"steps_per_query", "loss_excess_median", "loss_excess_max"}
+)
 
 // tasks are the measured tasks, in the harness's order; allTasks adds
 // mapimg (mapimg.go), which is run only when asked for.
@@ -117,8 +122,21 @@ func run(args []string, stdout, stderr io.Writer) error {
 			rows = append(rows, row)
 		}
 	}
+	// mapimg rows carry extra columns (mapimgColumns); other rows leave them empty.
+	header := columns
+	for _, r := range rows {
+		if len(r) > len(columns) {
+			header = append(slices.Clone(columns), mapimgColumns...)
+		}
+	}
+	for i, r := range rows {
+		for len(r) < len(header) {
+			r = append(r, "")
+		}
+		rows[i] = r
+	}
 	w := csv.NewWriter(stdout)
-	w.Write(columns)
+	w.Write(header)
 	w.WriteAll(rows)
 	return w.Error()
 }
@@ -235,15 +253,16 @@ func measure(o options, task, config string, stderr io.Writer) ([]string, error)
 		rssLog = stderr
 	}
 	if task == "mapimg" {
-		wall, steps, err := mapImages(config, cfg, o.batch, o.queries, o.seed, o.modelDir, stderr)
+		r, err := mapImages(config, cfg, o.batch, o.queries, o.seed, o.modelDir, stderr)
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", task, config, err)
 		}
-		items := float64(o.queries) / wall.Seconds()
+		items := float64(o.queries) / r.wall.Seconds()
 		rss := peakRSSMiB()
-		fmt.Fprintf(stderr, "anogobench: mapimg %s: %d queries mapped in %.1f s (Γ = %d, early stop %g over %d steps): %.1f steps per query on average, %.3f images/s, peak RSS %.0f MiB\n",
-			config, o.queries, wall.Seconds(), mapimgGamma, mapimgTol, mapimgPatience, steps, items, rss)
-		return []string{task, config, "anogo", fmt.Sprintf("%.4f", items), "", "", fmt.Sprintf("%.0f", rss)}, nil
+		fmt.Fprintf(stderr, "anogobench: mapimg %s: %d queries mapped in %.1f s (Γ = %d, early stop %g over %d steps): %.1f steps per query on average, %.4f images/s, peak RSS %.0f MiB; final loss over the loss after all %d steps, %d queries: median +%.2f%%, max +%.2f%%\n",
+			config, o.queries, r.wall.Seconds(), mapimgGamma, mapimgTol, mapimgPatience, r.steps, items, rss, mapimgGamma, min(mapimgCheck, o.queries), 100*r.excessMedian, 100*r.excessMax)
+		return []string{task, config, "anogo", fmt.Sprintf("%.4f", items), "", "", fmt.Sprintf("%.0f", rss),
+			fmt.Sprintf("%.1f", r.steps), fmt.Sprintf("%.4f", r.excessMedian), fmt.Sprintf("%.4f", r.excessMax)}, nil
 	}
 	switch task {
 	case "train":

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/anogo/anogo/sdk/anogan"
@@ -53,42 +54,71 @@ func mapimgSetting(config string, cfg dcgan.Config, batch, queries int, seed uin
 	}
 }
 
+// mapimgCheck is the number of queries (the first ones, half normal, half
+// anomalous) that are mapped a second time without early stop, untimed, to
+// measure what the early stop costs in final loss.
+const mapimgCheck = 16
+
+// mapimgResult is what mapImages measured.
+type mapimgResult struct {
+	wall time.Duration // the timed mapping of all queries
+	// steps is the mean number of steps per query.
+	steps float64
+	// excessMedian and excessMax are the relative excess of the final loss
+	// (Eq. 5) with early stop over the loss after all Γ steps, over the
+	// checked queries: (L_early - L_full) / L_full.
+	excessMedian, excessMax float64
+}
+
 // mapImages maps queries phantom test patches (half normal, half
 // anomalous) with a model trained by mapimgSetting, loading it from dir when
-// it is there. It returns the wall time of the mapping alone and the mean
-// number of steps per query.
-func mapImages(config string, cfg dcgan.Config, batch, queries int, seed uint64, dir string, stderr io.Writer) (time.Duration, float64, error) {
+// it is there, then maps the first mapimgCheck of them again for all Γ steps.
+func mapImages(config string, cfg dcgan.Config, batch, queries int, seed uint64, dir string, stderr io.Writer) (mapimgResult, error) {
+	var res mapimgResult
 	set := mapimgSetting(config, cfg, batch, queries, seed)
 	d, err := anogan.Prepare(set)
 	if err != nil {
-		return 0, 0, err
+		return res, err
 	}
 	path := filepath.Join(dir, fmt.Sprintf("mapimg-%s-%dsteps-seed%d.ckpt", config, set.Steps, seed))
 	m, err := dcgan.Load(path)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
-			return 0, 0, fmt.Errorf("%s: %w (delete it to retrain)", path, err)
+			return res, fmt.Errorf("%s: %w (delete it to retrain)", path, err)
 		}
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return 0, 0, err
+			return res, err
 		}
 		fmt.Fprintf(stderr, "anogobench: training the mapimg model for config %s (%d steps, once) -> %s\n", config, set.Steps, path)
 		t0 := time.Now()
 		if m, err = anogan.TrainGAN(context.Background(), set, d, path); err != nil {
-			return 0, 0, err
+			return res, err
 		}
 		fmt.Fprintf(stderr, "anogobench: trained in %s\n", time.Since(t0).Round(time.Second))
 	}
 	it := &mapper.Iterative{Model: m, Steps: mapimgGamma, Tol: mapimgTol, Patience: mapimgPatience, Batch: batch, Seed: seed}
 	t0 := time.Now()
 	lat, err := it.Map(context.Background(), d.Test)
-	wall := time.Since(t0)
+	res.wall = time.Since(t0)
 	if err != nil {
-		return 0, 0, err
+		return res, err
 	}
 	steps := 0
 	for _, l := range lat {
 		steps += l.Steps
 	}
-	return wall, float64(steps) / float64(len(lat)), nil
+	res.steps = float64(steps) / float64(len(lat))
+	n := min(mapimgCheck, len(lat))
+	full := &mapper.Iterative{Model: m, Steps: mapimgGamma, Batch: n, Seed: seed}
+	ref, err := full.Map(context.Background(), d.Test[:n])
+	if err != nil {
+		return res, err
+	}
+	excess := make([]float64, n)
+	for i := range n {
+		excess[i] = (lat[i].Loss - ref[i].Loss) / ref[i].Loss
+	}
+	slices.Sort(excess)
+	res.excessMedian, res.excessMax = excess[n/2], excess[n-1]
+	return res, nil
 }
