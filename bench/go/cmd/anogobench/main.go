@@ -154,6 +154,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	rss := fs.Bool("rss-log", false, "print the resident set size (VmRSS) after every timed train or infer step to stderr")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed steps to this file (one task and config only)")
 	width := fs.Int("width", 0, "channel width instead of the configs' 64 (for long memory checks; the harness never sets it)")
+	tol := fs.Float64("mapimg-tol", mapimgTol, "mapimg: per-query early stop tolerance (relative improvement per step)")
+	lr := fs.Float64("mapimg-lr", mapimgLR, "mapimg: Adam's learning rate on z")
 	queries := fs.Int("queries", 0, "mapimg: phantom test patches mapped (0: twice the batch)")
 	modelDir := fs.String("model-dir", "out/bench/models", "mapimg: folder of the trained models (trained once when missing)")
 	if err := fs.Parse(args); err != nil {
@@ -164,6 +166,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.queries == 0 {
 		o.queries = 2 * o.batch
 	}
+	mapimgTol, mapimgLR = *tol, *lr
 	var err error
 	if o.tasks, err = parseList(*taskList, allTasks, "task"); err != nil {
 		return o, err
@@ -212,7 +215,8 @@ func child(o options, task, config string, stderr io.Writer) ([]string, error) {
 		"--reps", strconv.Itoa(o.reps), "--warmup", strconv.Itoa(o.warmup),
 		"--threads", strconv.Itoa(o.threads), "--batch", strconv.Itoa(o.batch),
 		"--seed", strconv.FormatUint(o.seed, 10),
-		"--queries", strconv.Itoa(o.queries), "--model-dir", o.modelDir, "--width", strconv.Itoa(o.width))
+		"--queries", strconv.Itoa(o.queries), "--model-dir", o.modelDir, "--width", strconv.Itoa(o.width),
+		"--mapimg-tol", strconv.FormatFloat(mapimgTol, 'g', -1, 64), "--mapimg-lr", strconv.FormatFloat(mapimgLR, 'g', -1, 64))
 	cmd.Stderr = stderr
 	out, err := cmd.Output()
 	if err != nil {
