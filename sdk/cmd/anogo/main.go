@@ -19,6 +19,7 @@ import (
 	"github.com/anogo/anogo/sdk/anogan"
 	"github.com/anogo/anogo/sdk/dcgan"
 	"github.com/anogo/anogo/sdk/display"
+	"github.com/anogo/anogo/sdk/mapper"
 	"github.com/anogo/anogo/sdk/metrics"
 	"github.com/anogo/anogo/sdk/score"
 	"github.com/anogo/anogo/sdk/train"
@@ -296,7 +297,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	cfg.Mapping.Progress = mapProgress("mapping")
-	fmt.Fprintf(stdout, "scoring %d test samples from %s (%d mapping steps)\n", len(d.Test), cfg.Data, cfg.Mapping.Steps)
+	fmt.Fprintf(stdout, "scoring %d test samples from %s (%d mapping steps%s)\n", len(d.Test), cfg.Data, cfg.Mapping.Steps, starts(cfg.Mapping))
 	t0 := time.Now()
 	res, err := anogan.Score(ctx, cfg, m, ae, d.Test)
 	if err != nil {
@@ -359,8 +360,8 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg.Out = *out
 	cfg.Mapping.Progress = mapProgress("mapping (query-steps)")
 	t0 := time.Now()
-	fmt.Fprintf(stdout, "anogo demo: AnoGAN on %s, %v, %d training steps, %d mapping steps -> %s\n",
-		cfg.Data, cfg.Model, cfg.Steps, cfg.Mapping.Steps, cfg.Out)
+	fmt.Fprintf(stdout, "anogo demo: AnoGAN on %s, %v, %d training steps, %d mapping steps%s -> %s\n",
+		cfg.Data, cfg.Model, cfg.Steps, cfg.Mapping.Steps, starts(cfg.Mapping), cfg.Out)
 	r, err := anogan.Run(ctx, cfg, progress("training"))
 	if err != nil {
 		return err
@@ -372,4 +373,13 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "wrote %s/{table1.csv,scores.csv,train_scores.csv,model.ckpt,acae.ckpt,figures/} in %s\n",
 		cfg.Out, time.Since(t0).Round(time.Second))
 	return nil
+}
+
+// starts describes the mapping's starts per query when there is more than
+// one.
+func starts(m mapper.Iterative) string {
+	if m.Restarts > 1 {
+		return fmt.Sprintf(" from %d starts per query", m.Restarts)
+	}
+	return ""
 }
