@@ -82,22 +82,28 @@ func benchmarkConvTranspose2d(b *testing.B, layers []dcganLayer) {
 	}
 }
 
+// randomConv returns a function that runs kernel kind (kFwd, kData or
+// kFilter) of g on random tensors drawn from rng.
+func randomConv(g *geom, kind int, rng *rand.Rand) func() {
+	x := randn(rng, g.n*g.inSize())
+	w := randn(rng, g.co*g.rows())
+	y := randn(rng, g.n*g.outSize())
+	return func() {
+		switch kind {
+		case kFwd:
+			convForward(g, x, w, y)
+		case kData:
+			convBackwardData(g, y, w, x)
+		default:
+			convBackwardFilter(g, x, y, w)
+		}
+	}
+}
+
 func benchmarkConv(b *testing.B, name string, g geom, kind int) {
 	b.Run(name, func(b *testing.B) {
 		rng := rand.New(rand.NewPCG(1, 2))
-		x := randn(rng, g.n*g.inSize())
-		w := randn(rng, g.co*g.rows())
-		y := randn(rng, g.n*g.outSize())
-		run := func() {
-			switch kind {
-			case kFwd:
-				convForward(&g, x, w, y)
-			case kData:
-				convBackwardData(&g, y, w, x)
-			default:
-				convBackwardFilter(&g, x, y, w)
-			}
-		}
+		run := randomConv(&g, kind, rng)
 		run() // warm the scratch pool
 		b.ResetTimer()
 		for range b.N {
@@ -239,19 +245,7 @@ func BenchmarkLargeConvs(b *testing.B) {
 		for _, k := range kinds {
 			name := fmt.Sprintf("%s/%d→%d_%d/%s", lc.config, l.c, l.co, l.h, k.tag)
 			b.Run(name, func(b *testing.B) {
-				x := randn(rng, g.n*g.inSize())
-				w := randn(rng, g.co*g.rows())
-				y := randn(rng, g.n*g.outSize())
-				run := func() {
-					switch k.kind {
-					case kFwd:
-						convForward(&g, x, w, y)
-					case kData:
-						convBackwardData(&g, y, w, x)
-					default:
-						convBackwardFilter(&g, x, y, w)
-					}
-				}
+				run := randomConv(&g, k.kind, rng)
 				b.StopTimer()
 				run() // warm the scratch pool
 				ceil := ceiling(nil)

@@ -83,19 +83,7 @@ func BenchmarkChunkSweep(b *testing.B) {
 				b.Run(fmt.Sprintf("%d→%d_%d/%s/tc%d", l.c, l.co, l.h, []string{"fwd", "data", "filter"}[kind], tc), func(b *testing.B) {
 					targetCols, targetColsBack = tc, tc
 					rng := rand.New(rand.NewPCG(1, 2))
-					x := randn(rng, g.n*g.inSize())
-					w := randn(rng, g.co*g.rows())
-					y := randn(rng, g.n*g.outSize())
-					run := func() {
-						switch kind {
-						case kFwd:
-							convForward(&g, x, w, y)
-						case kData:
-							convBackwardData(&g, y, w, x)
-						default:
-							convBackwardFilter(&g, x, y, w)
-						}
-					}
+					run := randomConv(&g, kind, rng)
 					run()
 					b.ResetTimer()
 					c0 := cpuNow()
