@@ -399,6 +399,41 @@ func Methods(res []score.Result) []metrics.Method {
 // Table1 returns the paper's Table 1 for scored results.
 func Table1(res []score.Result) dataframe.DataFrame { return metrics.Table1(Methods(res)) }
 
+// BySize returns the image AUC of every method of Table 1 by the size of
+// the anomaly (metrics.AUCBySize with metrics.SizeEdges): columns pixels,
+// anomalous, then one AUC column per method. ok is false when an anomalous
+// result has no pixel mask (data sources without annotations).
+func BySize(res []score.Result) (df dataframe.DataFrame, ok bool, err error) {
+	sizes := make([]int, len(res))
+	for i, r := range res {
+		if r.Mask == nil {
+			if r.Label == 1 {
+				return df, false, nil
+			}
+			continue
+		}
+		for _, v := range r.Mask.Pix {
+			if v > 0.5 {
+				sizes[i]++
+			}
+		}
+	}
+	for i, m := range Methods(res) {
+		t, err := metrics.AUCBySize(m.Scores, m.Labels, sizes, metrics.SizeEdges)
+		if err != nil {
+			return df, false, err
+		}
+		if i == 0 {
+			df = t.Select([]string{"pixels", "anomalous"})
+		}
+		df = df.Mutate(t.Col("auc").Copy()).Rename(m.Name, "auc")
+		if df.Err != nil {
+			return df, false, df.Err
+		}
+	}
+	return df, true, nil
+}
+
 // Report is what Run produced.
 type Report struct {
 	Config Config
@@ -469,7 +504,8 @@ func Run(ctx context.Context, cfg Config, hooks ...train.Hook) (*Report, error) 
 	return r, nil
 }
 
-// Write writes the report's tables under dir.
+// Write writes the report's tables under dir: scores.csv, train_scores.csv,
+// table1.csv and, when the test samples have pixel masks, auc_by_size.csv.
 func (r *Report) Write(dir string) error {
 	cols := ScoreColumns(r.ACAE != nil)
 	if err := metrics.WriteCSV(score.Table(r.Test, cols...), filepath.Join(dir, "scores.csv")); err != nil {
@@ -480,7 +516,15 @@ func (r *Report) Write(dir string) error {
 			return err
 		}
 	}
-	return metrics.WriteCSV(r.Table1, filepath.Join(dir, "table1.csv"))
+	if err := metrics.WriteCSV(r.Table1, filepath.Join(dir, "table1.csv")); err != nil {
+		return err
+	}
+	// With pixel masks: the AUC by anomaly size, auc_by_size.csv.
+	sized, ok, err := BySize(r.Test)
+	if err != nil || !ok {
+		return err
+	}
+	return metrics.WriteCSV(sized, filepath.Join(dir, "auc_by_size.csv"))
 }
 
 // trainingSettings are the settings that determine the trained models,

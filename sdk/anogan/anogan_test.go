@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/anogo/anogo/datasets/phantom"
@@ -119,7 +120,7 @@ func TestRunReuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := steps
-	for _, f := range []string{"scores.csv", "train_scores.csv", "table1.csv", "model.ckpt", "acae.ckpt", "training.json"} {
+	for _, f := range []string{"scores.csv", "train_scores.csv", "table1.csv", "auc_by_size.csv", "model.ckpt", "acae.ckpt", "training.json"} {
 		if _, err := os.Stat(filepath.Join(cfg.Out, f)); err != nil {
 			t.Errorf("missing output: %v", err)
 		}
@@ -138,6 +139,21 @@ func TestRunReuse(t *testing.T) {
 	}
 	if err := Figures(r2, filepath.Join(cfg.Out, "figures")); err != nil {
 		t.Fatal(err)
+	}
+	// The AUC by anomaly size counts every anomalous test patch once.
+	sized, ok, err := BySize(r1.Test)
+	if err != nil || !ok {
+		t.Fatalf("BySize: ok %v, %v", ok, err)
+	}
+	if got, want := sized.Names(), []string{"pixels", "anomalous", "AnoGAN", "GAN_R", "P_D", "aCAE"}; !slices.Equal(got, want) {
+		t.Errorf("BySize columns %v, want %v", got, want)
+	}
+	n := 0
+	for _, c := range sized.Col("anomalous").Float() {
+		n += int(c)
+	}
+	if want := cfg.TestPerClass; n != want {
+		t.Errorf("BySize counts %d anomalous patches, want %d", n, want)
 	}
 }
 

@@ -370,7 +370,11 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	fmt.Fprintln(stdout, r.Table1)
-	fmt.Fprintf(stdout, "wrote %s/{table1.csv,scores.csv,train_scores.csv,model.ckpt,acae.ckpt,figures/} in %s\n",
+	if sized, ok, err := anogan.BySize(r.Test); err == nil && ok {
+		fmt.Fprintln(stdout, "image AUC by the number of annotated pixels in the anomalous patches:")
+		fmt.Fprintln(stdout, sized)
+	}
+	fmt.Fprintf(stdout, "wrote %s/{table1.csv,auc_by_size.csv,scores.csv,train_scores.csv,model.ckpt,acae.ckpt,figures/} in %s\n",
 		cfg.Out, time.Since(t0).Round(time.Second))
 	return nil
 }
