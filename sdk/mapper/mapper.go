@@ -262,7 +262,8 @@ type queue struct {
 	opt   *optim.Adam
 	inf   *dcgan.Inference // f(x), one query at a time
 	slots []slot
-	fxQ   int // the query whose f(x) is in fx
+	steps []int // scratch for UpdateRows, one entry per slot
+	fxQ   int   // the query whose f(x) is in fx
 	fx    []float32
 
 	best                 []Latent
@@ -291,6 +292,7 @@ func (q *queue) init(bs int) error {
 	}
 	q.opt = optim.NewAdam(it.lr(), it.beta1())
 	q.slots = make([]slot, bs)
+	q.steps = make([]int, bs)
 	q.fxQ = -1
 	q.best = make([]Latent, len(q.qs))
 	for i := range q.slots {
@@ -353,8 +355,9 @@ func (q *queue) run(ctx context.Context) ([]Latent, error) {
 		}
 		r := q.gr.residual.Value().Data().([]float32)
 		d := q.gr.disc.Value().Data().([]float32)
-		steps := make([]int, len(q.slots))
-		var moving, freed bool
+		steps := q.steps[:len(q.slots)] // each row's update this step (0: none)
+		clear(steps)
+		moved, freed := 0, false
 		for i := range q.slots {
 			sl := &q.slots[i]
 			if sl.job < 0 {
@@ -380,8 +383,9 @@ func (q *queue) run(ctx context.Context) ([]Latent, error) {
 			sl.prev = l
 			sl.t++
 			steps[i] = sl.t
-			moving = true
+			moved++
 		}
+		moving := moved > 0
 		if moving {
 			z := q.gr.zT.Data().([]float32)
 			grad := q.gr.grad.Value().Data().([]float32)
@@ -391,7 +395,7 @@ func (q *queue) run(ctx context.Context) ([]Latent, error) {
 			for i, v := range z {
 				z[i] = max(-1, min(1, v)) // keep z in the prior's range
 			}
-			q.left += countPositive(steps)
+			q.left += moved
 		}
 		q.gr.vm.Reset()
 		// Progress once per update step, and once at the end if early stops
@@ -416,16 +420,6 @@ func (q *queue) run(ctx context.Context) ([]Latent, error) {
 			return q.best, nil
 		}
 	}
-}
-
-func countPositive(v []int) int {
-	n := 0
-	for _, x := range v {
-		if x > 0 {
-			n++
-		}
-	}
-	return n
 }
 
 // record keeps the result of the job in slot i if it is its query's best.
