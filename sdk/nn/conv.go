@@ -76,6 +76,10 @@ func scatter(g *geom, src []float32, n0, nb int, y []float32) {
 // convForward computes y = conv(x, w): x [n, c, h, w], w [co, c, k, k],
 // y [n, co, ho, wo] (overwritten).
 func convForward(g *geom, x, w, y []float32) {
+	if useWinograd(g) {
+		winoForward(g, x, w, y)
+		return
+	}
 	nw, rows, pix := Workers(), g.rows(), g.pix()
 	if g.n >= nw {
 		tasks := chunks(g, nw, rows, targetCols)
@@ -122,6 +126,10 @@ func convForward(g *geom, x, w, y []float32) {
 // w [co, c, k, k], gx [n, c, h, w] (overwritten). It is also the forward pass
 // of a transposed convolution.
 func convBackwardData(g *geom, gy, w, gx []float32) {
+	if useWinograd(g) {
+		winoData(g, gy, w, gx)
+		return
+	}
 	if useSubpixel(g) {
 		convBackwardDataSub(g, gy, w, gx)
 		return
