@@ -292,12 +292,14 @@ def parse_go_sgemm(text):
             "peak_rss_mb": ""}
 
 
-LAYER_COLUMNS = ["config", "layer", "kernel", "uses", "gflops", "ceiling_gflops", "pct_ceiling"]
+LAYER_COLUMNS = ["config", "layer", "kernel", "uses", "algorithm", "gflops", "ceiling_gflops",
+                 "pct_ceiling", "exec_gflops", "exec_pct_ceiling"]
 LAYER_USES = {"fwd": "D fwd, G dx", "data": "D dx, G fwd", "filter": "D dw, G dw"}
+# Go's benchmark output orders the custom metrics by unit name.
 LAYER_LINE = re.compile(
     r"^BenchmarkLargeConvs/(\d+)/(\d+)\S(\d+)_(\d+)/(fwd|data|filter)(?:-\d+)?\s+\d+\s+"
-    r"[\d.]+ ns/op\s+([\d.]+) GFLOP/s\s+([\d.]+) ceiling_GFLOP/s\s+([\d.]+) pct_ceiling",
-    re.M)
+    r"[\d.]+ ns/op(.*)$", re.M)
+LAYER_METRIC = re.compile(r"([\d.]+) (\S+)")
 
 
 def parse_layers(text):
@@ -307,10 +309,20 @@ def parse_layers(text):
     images and the G transposed convolution co->c with the same weights share it."""
     rows = []
     for m in LAYER_LINE.finditer(text):
-        config, c, co, h, kernel, gflops, ceil, pct = m.groups()
+        config, c, co, h, kernel, rest = m.groups()
+        metrics = {unit: value for value, unit in LAYER_METRIC.findall(rest)}
+        try:
+            gflops, ceil, pct = (metrics[u] for u in ("GFLOP/s", "ceiling_GFLOP/s", "pct_ceiling"))
+        except KeyError:
+            continue
+        exec_gflops = metrics.get("exec_GFLOP/s", gflops)
+        exec_pct = metrics.get("exec_pct_ceiling", pct)
+        # The Winograd kernels execute fewer operations than the direct convolution they compute.
+        algorithm = "winograd" if float(exec_gflops) < 0.99 * float(gflops) else "direct"
         rows.append({"config": config, "layer": f"D {c}->{co} / G {co}->{c} ({h}x{h})",
-                     "kernel": kernel, "uses": LAYER_USES[kernel], "gflops": gflops,
-                     "ceiling_gflops": ceil, "pct_ceiling": pct})
+                     "kernel": kernel, "uses": LAYER_USES[kernel], "algorithm": algorithm,
+                     "gflops": gflops, "ceiling_gflops": ceil, "pct_ceiling": pct,
+                     "exec_gflops": exec_gflops, "exec_pct_ceiling": exec_pct})
     return rows
 
 
@@ -325,6 +337,12 @@ def layer_table(rows):
         pcts = [float(r["pct_ceiling"]) for r in rows]
         lines.append(f"{sum(p >= 60 for p in pcts)} of {len(pcts)} kernels at >= 60% of the "
                      f"sgemm ceiling measured in the same process (lowest {min(pcts):.1f}%)")
+        wino = [r for r in rows if r["algorithm"] == "winograd"]
+        if wino:
+            ex = [float(r["exec_pct_ceiling"]) for r in wino]
+            lines.append(f"{len(wino)} of them Winograd: gflops and pct_ceiling count the direct "
+                         "convolution's operations; the operations their products execute run at "
+                         f"{min(ex):.1f}% to {max(ex):.1f}% of the ceiling (exec_pct_ceiling)")
     return "\n".join(lines)
 
 

@@ -201,9 +201,22 @@ class HarnessTest(unittest.TestCase):
         self.assertEqual(rows[0]["uses"], "D fwd, G dx")
         self.assertEqual(rows[1]["kernel"], "data")
         self.assertEqual(rows[1]["pct_ceiling"], "54.62")
+        self.assertEqual(rows[0]["algorithm"], "direct")
+        self.assertEqual(rows[0]["exec_pct_ceiling"], "67.44")
         table = run.layer_table(rows)
         self.assertIn("1 of 2 kernels at >= 60%", table)
+        self.assertNotIn("Winograd", table)
         self.assertEqual(run.parse_layers("PASS\n"), [])
+        # A Winograd kernel: metrics in Go's order (by unit), exec_* below the direct count.
+        text = ("BenchmarkLargeConvs/64/64\u2192128_32/fwd-2   \t       2\t 286013050 ns/op\t"
+                "       224.0 GFLOP/s\t       165.2 ceiling_GFLOP/s\t        80.66 exec_GFLOP/s\t"
+                "        48.83 exec_pct_ceiling\t       135.6 pct_ceiling\n")
+        rows = run.parse_layers(text)
+        self.assertEqual(len(rows), 1)
+        self.assertEqual((rows[0]["algorithm"], rows[0]["gflops"], rows[0]["pct_ceiling"]),
+                         ("winograd", "224.0", "135.6"))
+        self.assertEqual((rows[0]["exec_gflops"], rows[0]["exec_pct_ceiling"]), ("80.66", "48.83"))
+        self.assertIn("1 of them Winograd", run.layer_table(rows))
 
 
 if __name__ == "__main__":
