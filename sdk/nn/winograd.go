@@ -182,6 +182,18 @@ func (c *winoKernels) lookup(g *geom, w []float32, transposed bool) *winoEntry {
 	return e
 }
 
+// ReleaseKernelCache drops the transformed convolution kernels that the
+// Winograd path keeps for the weights it has seen (up to 1 GiB, with
+// references that keep those weights alive). Call it after discarding a
+// model, in a notebook that trains several; the next run of a layer
+// transforms its kernels again.
+func ReleaseKernelCache() {
+	winoCache.mu.Lock()
+	defer winoCache.mu.Unlock()
+	clear(winoCache.m)
+	winoCache.floats = 0
+}
+
 // evict drops least recently used entries other than keep until the cache
 // is within its bound. c.mu is held.
 func (c *winoKernels) evict(keep winoKey) {

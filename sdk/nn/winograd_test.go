@@ -124,9 +124,19 @@ func TestWinogradCache(t *testing.T) {
 		}
 	}
 	winoCache.mu.Lock()
-	defer winoCache.mu.Unlock()
 	if winoCache.floats > max(winoCacheMaxFloats, 36*g.co*4*g.c+len(w)) {
 		t.Errorf("cache holds %d values, bound %d", winoCache.floats, winoCacheMaxFloats)
+	}
+	winoCache.mu.Unlock()
+	ReleaseKernelCache()
+	if n, f := len(winoCache.m), winoCache.floats; n != 0 || f != 0 {
+		t.Errorf("after ReleaseKernelCache: %d entries, %d values", n, f)
+	}
+	y, want := make([]float32, g.n*g.outSize()), make([]float32, g.n*g.outSize())
+	convForward(&g, x, w, y)
+	direct(func() { convForward(&g, x, w, want) })
+	if d := maxRelDiff(y, want); d > 2e-5 {
+		t.Errorf("after ReleaseKernelCache: differs from the direct kernel by %g", d)
 	}
 }
 
