@@ -446,7 +446,7 @@ def parse_args(argv):
     p.add_argument("--mapimg-configs", default="28",
                    type=lambda v: parse_list(v, list(CONFIGS), "config"),
                    help="configs whose mapimg task runs (default 28: at 64x64 it trains a model "
-                        "for about 15 minutes once, and its mapping takes tens of minutes)")
+                        "once and its mapping takes about 7 minutes)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch", type=int, default=None, help=f"default 64; smoke {SMOKE_BATCH}")
     p.add_argument("--out", default=os.path.join(ROOT, "out", "bench", "bench.csv"))
