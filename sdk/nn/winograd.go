@@ -60,7 +60,7 @@ type winoPlanes struct {
 	size         int
 }
 
-// winoTiles is the number of 4×4 output tiles per plane.
+// tiles is the number of 4×4 output tiles per plane.
 func (p *winoPlanes) tiles() int { return ((p.hh + 3) / 4) * ((p.ww + 3) / 4) }
 
 // winoMaxFloats bounds the transformed inputs and products of one chunk of
@@ -91,6 +91,9 @@ func winoData(g *geom, gy, w, gx []float32) {
 // channels), 36 matrix products (workers split the tile points), transform
 // the products back (workers split the output channels).
 func winoRun(n int, in *winoPlanes, cin int, x []float32, out *winoPlanes, cout int, y, u []float32) {
+	if len(x) < n*in.size || len(y) < n*out.size || len(u) < 36*cout*cin {
+		panic(fmt.Sprintf("nn: winograd: %d, %d, %d values too few for %d samples of %+v → %+v", len(x), len(y), len(u), n, *in, *out))
+	}
 	tpi := in.tiles()
 	per := 36 * (cin + cout) * tpi
 	b := max(1, min(n, winoMaxFloats/per))
