@@ -180,6 +180,10 @@ func convBackwardData(g *geom, gy, w, gx []float32) {
 // gw [co, c, k, k] (overwritten). Workers split the columns of gw (the rows of
 // the column matrix), so each writes its own part and no reduction is needed.
 func convBackwardFilter(g *geom, x, gy, gw []float32) {
+	if useWinograd(g) {
+		winoFilter(g, x, gy, gw)
+		return
+	}
 	nw, rows, pix := Workers(), g.rows(), g.pix()
 	parts := min(nw, rows)
 	nc := chunks(g, 1, rows/parts, targetColsBack)

@@ -122,6 +122,56 @@ func winoRun(n int, in *winoPlanes, cin int, x []float32, out *winoPlanes, cout 
 	}
 }
 
+// winoFilter is convBackwardFilter through the Winograd form: the gradient
+// of a kernel g of the 3×3 correlation is the sum over tiles of
+// Gᵀ[(A dY Aᵀ) ⊙ (Bᵀ d B)]G, that is 36 products of the transformed
+// output-gradient tiles (co × tiles) and the transformed input tiles
+// (tiles × 4c) summed over all chunks of samples, then each 6×6 sum taken
+// back to a 3×3 kernel whose existing taps are w's gradient.
+func winoFilter(g *geom, x, gy, gw []float32) {
+	in := winoPlanes{s2d: true, h: g.h, w: g.w, hh: g.ho, ww: g.wo, size: g.inSize()}
+	out := winoPlanes{hh: g.ho, ww: g.wo, size: g.outSize()}
+	cin, cout := 4*g.c, g.co
+	if len(x) < g.n*in.size || len(gy) < g.n*out.size || len(gw) < g.co*g.rows() {
+		panic(fmt.Sprintf("nn: winograd filter: %d, %d, %d values too few for %+v", len(x), len(gy), len(gw), *g))
+	}
+	tpi := in.tiles()
+	b := max(1, min(g.n, winoMaxFloats/(36*(cin+cout)*tpi)))
+	mg := scratch.get(36 * cout * cin)
+	defer scratch.put(mg)
+	nw := Workers()
+	for n0 := 0; n0 < g.n; n0 += b {
+		nb := min(b, g.n-n0)
+		t := nb * tpi
+		v, gt := scratch.get(36*cin*t), scratch.get(36*cout*t)
+		xs, gys := x[n0*in.size:], gy[n0*out.size:]
+		parts := min(cin, 4*nw)
+		parallel(parts, func(_, i int) {
+			c0, c1 := span(cin, parts, i)
+			winoIn(&in, xs, nb, c0, c1, v, t, cin*t)
+		})
+		parts = min(cout, 4*nw)
+		parallel(parts, func(_, i int) {
+			c0, c1 := span(cout, parts, i)
+			winoGout(&out, gys, nb, c0, c1, gt, t, cout*t)
+		})
+		beta := float32(1)
+		if n0 == 0 {
+			beta = 0
+		}
+		parallel(36, func(_, xi int) {
+			blas.Sgemm(false, true, cout, cin, t, 1, gt[xi*cout*t:], t, v[xi*cin*t:], t, beta, mg[xi*cout*cin:], cin)
+		})
+		scratch.put(v)
+		scratch.put(gt)
+	}
+	parts := min(cout, 4*nw)
+	parallel(parts, func(_, i int) {
+		r0, r1 := span(cout, parts, i)
+		winoWgrad(g, mg, gw, r0, r1)
+	})
+}
+
 // winoCache keeps the transformed kernels of recently used weights, with a
 // copy of the weights they were made from: a lookup compares the weights
 // with that copy and transforms them again if they changed (an optimizer

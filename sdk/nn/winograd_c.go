@@ -283,6 +283,148 @@ static void anogo_wino_weights(ANOGO_W_ARGS) {
 	if (anogo_wino_avx2) anogo_wino_weights_avx2(w, co, c, k, pad, transposed, U, r0, r1);
 	else anogo_wino_weights_base(w, co, c, k, pad, transposed, U, r0, r1);
 }
+// Weight gradient. With Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A per tile, the
+// gradient of a kernel g is Σ over tiles of Gᵀ[(A dY Aᵀ) ⊙ (Bᵀ d B)]G: the
+// input tiles are transformed as for the forward pass (anogo_wino_in), the
+// 4×4 output-gradient tiles by A·Aᵀ (anogo_wino_gout), the 36 products are
+// summed over the tiles by sgemm, and Gᵀ·G takes each 6×6 sum back to a 3×3
+// kernel, whose taps go back to w (anogo_wino_wgrad).
+
+// f = A e: 6 values from 4.
+#define ANOGO_A(e0, e1, e2, e3, f0, f1, f2, f3, f4, f5) do { \
+	f0 = e0; \
+	f1 = e0 + e1 + e2 + e3; \
+	f2 = e0 - e1 + e2 - e3; \
+	f3 = e0 + 2.0f * e1 + 4.0f * e2 + 8.0f * e3; \
+	f4 = e0 - 2.0f * e1 + 4.0f * e2 - 8.0f * e3; \
+	f5 = e3; \
+} while (0)
+
+// h = Gᵀ m: 3 values from 6.
+#define ANOGO_GT(m0, m1, m2, m3, m4, m5, h0, h1, h2) do { \
+	h0 = m0 / 4.0f - m1 / 6.0f - m2 / 6.0f + m3 / 24.0f + m4 / 24.0f; \
+	h1 = -m1 / 6.0f + m2 / 6.0f + m3 / 12.0f - m4 / 12.0f; \
+	h2 = -m1 / 6.0f - m2 / 6.0f + m3 / 6.0f + m4 / 6.0f + m5; \
+} while (0)
+
+// anogo_wino_gout transforms the 4×4 tiles of the plain hh×ww planes
+// [c0, c1) of nb samples of gy (zero past the plane's edge) by A·Aᵀ into
+// G, laid out like V in anogo_wino_in.
+static inline __attribute__((always_inline)) void anogo_wino_gout_body(const float *gy, long sstride, int nb, int c0, int c1,
+		int hh, int ww, float *G, long ldg, long xs) {
+	int th = (hh + 3) / 4, tw = (ww + 3) / 4, tpi = th * tw, T = nb * tpi;
+	long plane = (long)hh * ww;
+	for (int ch = c0; ch < c1; ch++) {
+		float *grow = G + (long)ch * ldg;
+		for (int col0 = 0; col0 < T; col0 += 8) {
+			int nl = T - col0 < 8 ? T - col0 : 8;
+			anogo_v8 d[16];
+			float *df = (float *)d;
+			for (int l = 0; l < 8; l++) {
+				if (l >= nl) {
+					for (int e = 0; e < 16; e++) df[e * 8 + l] = 0.0f;
+					continue;
+				}
+				int s, ti, tj;
+				ANOGO_TILE(col0 + l, tpi, tw, s, ti, tj);
+				const float *pl = gy + s * sstride + (long)ch * plane;
+				int r0 = 4 * ti, q0 = 4 * tj;
+				for (int r = 0; r < 4; r++) {
+					for (int c = 0; c < 4; c++) {
+						int y = r0 + r, x = q0 + c;
+						df[(4 * r + c) * 8 + l] = (y < hh && x < ww) ? pl[(long)y * ww + x] : 0.0f;
+					}
+				}
+			}
+			anogo_v8 t[24];
+			for (int c = 0; c < 4; c++) {
+				ANOGO_A(d[c], d[4 + c], d[8 + c], d[12 + c], t[c], t[4 + c], t[8 + c], t[12 + c], t[16 + c], t[20 + c]);
+			}
+			float *dst = grow + col0;
+			for (int i = 0; i < 6; i++) {
+				anogo_v8 u[6];
+				ANOGO_A(t[4 * i], t[4 * i + 1], t[4 * i + 2], t[4 * i + 3], u[0], u[1], u[2], u[3], u[4], u[5]);
+				for (int j = 0; j < 6; j++) {
+					float *di = dst + (long)(6 * i + j) * xs;
+					if (nl == 8) {
+						*(anogo_v8u *)di = u[j];
+					} else {
+						for (int l = 0; l < nl; l++) di[l] = u[j][l];
+					}
+				}
+			}
+		}
+	}
+}
+
+// anogo_wino_wgrad takes the summed products Mg (36 matrices co × 4c, rows
+// [r0, r1)) back through Gᵀ·G to 3×3 kernels and writes their existing
+// taps into gw [co, c, k, k] (every tap of w is one tap of exactly one
+// kernel, see anogo_wino_weights).
+static inline __attribute__((always_inline)) void anogo_wino_wgrad_body(const float *Mg, int co, int c, int k, int pad,
+		float *gw, int r0, int r1) {
+	long cc4 = 4L * c, plane = (long)co * cc4;
+	for (int o = r0; o < r1; o++) {
+		for (int q0 = 0; q0 < cc4; q0 += 8) {
+			int nl = cc4 - q0 < 8 ? (int)(cc4 - q0) : 8;
+			anogo_v8 m[36];
+			const float *src = Mg + (long)o * cc4 + q0;
+			for (int e = 0; e < 36; e++) {
+				const float *se = src + e * plane;
+				if (nl == 8) {
+					m[e] = *(const anogo_v8u *)se;
+				} else {
+					for (int l = 0; l < 8; l++) m[e][l] = l < nl ? se[l] : 0.0f;
+				}
+			}
+			anogo_v8 t[18], h[9];
+			for (int j = 0; j < 6; j++) {
+				ANOGO_GT(m[j], m[6 + j], m[12 + j], m[18 + j], m[24 + j], m[30 + j], t[j], t[6 + j], t[12 + j]);
+			}
+			for (int a = 0; a < 3; a++) {
+				ANOGO_GT(t[6 * a], t[6 * a + 1], t[6 * a + 2], t[6 * a + 3], t[6 * a + 4], t[6 * a + 5],
+					h[3 * a], h[3 * a + 1], h[3 * a + 2]);
+			}
+			const float *hf = (const float *)h;
+			for (int l = 0; l < nl; l++) {
+				int cc = q0 + l, ci = cc >> 2, p = (cc >> 1) & 1, q = cc & 1;
+				for (int a = 0; a < 3; a++) {
+					for (int b = 0; b < 3; b++) {
+						int u = 2 * (a - 1) + p + pad, v = 2 * (b - 1) + q + pad;
+						if (u >= 0 && u < k && v >= 0 && v < k) {
+							gw[(((long)o * c + ci) * k + u) * k + v] = hf[(3 * a + b) * 8 + l];
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+#define ANOGO_GOUT_ARGS const float *gy, long sstride, int nb, int c0, int c1, int hh, int ww, float *G, long ldg, long xs
+#define ANOGO_WGRAD_ARGS const float *Mg, int co, int c, int k, int pad, float *gw, int r0, int r1
+
+__attribute__((target("avx2"))) static void anogo_wino_gout_avx2(ANOGO_GOUT_ARGS) {
+	anogo_wino_gout_body(gy, sstride, nb, c0, c1, hh, ww, G, ldg, xs);
+}
+static void anogo_wino_gout_base(ANOGO_GOUT_ARGS) {
+	anogo_wino_gout_body(gy, sstride, nb, c0, c1, hh, ww, G, ldg, xs);
+}
+static void anogo_wino_gout(ANOGO_GOUT_ARGS) {
+	if (anogo_wino_avx2) anogo_wino_gout_avx2(gy, sstride, nb, c0, c1, hh, ww, G, ldg, xs);
+	else anogo_wino_gout_base(gy, sstride, nb, c0, c1, hh, ww, G, ldg, xs);
+}
+
+__attribute__((target("avx2"))) static void anogo_wino_wgrad_avx2(ANOGO_WGRAD_ARGS) {
+	anogo_wino_wgrad_body(Mg, co, c, k, pad, gw, r0, r1);
+}
+static void anogo_wino_wgrad_base(ANOGO_WGRAD_ARGS) {
+	anogo_wino_wgrad_body(Mg, co, c, k, pad, gw, r0, r1);
+}
+static void anogo_wino_wgrad(ANOGO_WGRAD_ARGS) {
+	if (anogo_wino_avx2) anogo_wino_wgrad_avx2(Mg, co, c, k, pad, gw, r0, r1);
+	else anogo_wino_wgrad_base(Mg, co, c, k, pad, gw, r0, r1);
+}
 */
 import "C"
 
@@ -323,4 +465,14 @@ func winoWeights(g *geom, w []float32, transposed bool, u []float32) {
 		C.anogo_wino_weights(fptr(w), C.int(g.co), C.int(g.c), C.int(g.k), C.int(g.p), cbool(transposed), fptr(u),
 			C.int(r0), C.int(r1))
 	})
+}
+
+// winoGout and winoWgrad call the weight-gradient transforms above.
+func winoGout(p *winoPlanes, gy []float32, nb, c0, c1 int, g []float32, ldg, xs int) {
+	C.anogo_wino_gout(fptr(gy), C.long(p.size), C.int(nb), C.int(c0), C.int(c1), C.int(p.hh), C.int(p.ww),
+		fptr(g), C.long(ldg), C.long(xs))
+}
+
+func winoWgrad(g *geom, mg, gw []float32, r0, r1 int) {
+	C.anogo_wino_wgrad(fptr(mg), C.int(g.co), C.int(g.c), C.int(g.k), C.int(g.p), fptr(gw), C.int(r0), C.int(r1))
 }

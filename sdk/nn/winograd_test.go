@@ -34,8 +34,8 @@ func winoGeoms() []geom {
 	return gs
 }
 
-// TestWinogradMatchesDirect checks the Winograd forward and data kernels
-// against the im2col/sub-pixel kernels on every geometry in winoGeoms, for
+// TestWinogradMatchesDirect checks the Winograd forward, data and filter
+// kernels against the im2col/sub-pixel kernels on every geometry in winoGeoms, for
 // 1 to 3 workers and with chunks of a single sample, and that outputs are
 // overwritten, not accumulated.
 func TestWinogradMatchesDirect(t *testing.T) {
@@ -49,10 +49,11 @@ func TestWinogradMatchesDirect(t *testing.T) {
 		x := randn(rng, g.n*g.inSize())
 		w := randn(rng, g.co*g.rows())
 		gy := randn(rng, g.n*g.outSize())
-		wantY, wantX := make([]float32, len(gy)), make([]float32, len(x))
+		wantY, wantX, wantW := make([]float32, len(gy)), make([]float32, len(x)), make([]float32, len(w))
 		direct(func() {
 			convForward(&g, x, w, wantY)
 			convBackwardData(&g, gy, w, wantX)
+			convBackwardFilter(&g, x, gy, wantW)
 		})
 		for _, nw := range []int{1, 2, 3} {
 			SetWorkers(nw)
@@ -68,6 +69,11 @@ func TestWinogradMatchesDirect(t *testing.T) {
 				convBackwardData(&g, gy, w, gx)
 				if d := maxRelDiff(gx, wantX); d > 2e-5 {
 					t.Errorf("%s: data gradient differs from the direct kernel by %g", what, d)
+				}
+				gw := randn(rng, len(wantW))
+				convBackwardFilter(&g, x, gy, gw)
+				if d := maxRelDiff(gw, wantW); d > 2e-5 {
+					t.Errorf("%s: weight gradient differs from the direct kernel by %g", what, d)
 				}
 			}
 		}
@@ -149,12 +155,16 @@ func TestWinogradBaselineSameAsAVX2(t *testing.T) {
 		x := randn(rng, g.n*g.inSize())
 		w := randn(rng, g.co*g.rows())
 		gy := randn(rng, g.n*g.outSize())
-		var y, gx [2][]float32
+		var y, gx, gw [2][]float32
 		for i, on := range []bool{true, false} {
 			winoSetAVX2(on)
-			y[i], gx[i] = make([]float32, len(gy)), make([]float32, len(x))
+			y[i], gx[i], gw[i] = make([]float32, len(gy)), make([]float32, len(x)), make([]float32, len(w))
 			convForward(&g, x, w, y[i])
 			convBackwardData(&g, gy, w, gx[i])
+			convBackwardFilter(&g, x, gy, gw[i])
+		}
+		if !slices.Equal(gw[0], gw[1]) {
+			t.Errorf("geometry %d %+v: weight gradient: the two versions differ", gi, g)
 		}
 		if !slices.Equal(y[0], y[1]) {
 			t.Errorf("geometry %d %+v: forward: the two versions differ", gi, g)
