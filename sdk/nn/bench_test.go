@@ -277,11 +277,11 @@ func BenchmarkLargeConvs(b *testing.B) {
 }
 
 // execFlops is the number of floating-point operations that the products of
-// a kernel of kind on g execute: the direct convolution's (g.flops) for the
-// im2col and sub-pixel kernels, 36 products of cout × cin × tiles for the
-// Winograd ones (their transforms not counted).
-func execFlops(g *geom, kind int) float64 {
-	if kind == kFilter || !useWinograd(g) {
+// a kernel on g execute: the direct convolution's (g.flops) for the im2col
+// and sub-pixel kernels, 36 products of cout × cin × tiles for the Winograd
+// ones, forward, data and filter alike (their transforms not counted).
+func execFlops(g *geom, _ int) float64 {
+	if !useWinograd(g) {
 		return g.flops()
 	}
 	tiles := float64(g.n * ((g.ho + 3) / 4) * ((g.wo + 3) / 4))
