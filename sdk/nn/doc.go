@@ -87,18 +87,17 @@
 // writes the phase (subpixel_c.go).
 //
 // The DCGAN's stride-2 convolutions (5×5 with padding 2, or 4×4 with
-// padding 1, 16 channels or more on both sides) take neither path for their
-// forward and data kernels: after space to depth they are 3×3 stride-1
-// correlations with four times the input channels, which Winograd's
-// F(4×4, 3×3) computes with 36 matrix products of a third of the direct
-// convolution's multiply-adds (winograd.go, Lavin & Gray 2016). The
+// padding 1, 16 channels or more on both sides) take neither path: after
+// space to depth they are 3×3 stride-1 correlations with four times the
+// input channels, which Winograd's F(4×4, 3×3) computes with 36 matrix
+// products of a third of the direct convolution's multiply-adds, forward,
+// data and weight gradient alike (winograd.go, Lavin & Gray 2016). The
 // transformed kernels are cached, checked against a copy of the weights at
 // every run, so they follow any change of the weights; the cache costs
 // memory (about 4·36/25 times a layer's weights per direction, 465 MB for
 // the paper's 64×64 model while mapping) and holds at most 1 GiB. The
 // Winograd results differ from the direct convolution's in the last bits
-// (relative differences below 2e-5 in the tests); the weight gradient stays
-// direct.
+// (relative differences below 2e-5 in the tests).
 //
 // # Machines
 //

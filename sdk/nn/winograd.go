@@ -22,7 +22,8 @@ import (
 // (25 of its 36 taps are w's for k = 5). Its data gradient (the forward
 // pass of the generator's transposed convolutions) is the same kind of
 // correlation of the output gradient with W' turned by 180°, from co to 4c
-// channels, written back through the phases.
+// channels, written back through the phases; its weight gradient is that of W',
+// read back into the taps of w that exist.
 //
 // A stride-1 3×3 correlation is what Winograd's minimal filtering
 // algorithm F(4×4, 3×3) computes with 36 multiplications per 4×4 output
