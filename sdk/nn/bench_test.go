@@ -214,7 +214,7 @@ var largeConvs = []struct {
 // single calls (the kernel's runs, the four products), so that a
 // stall of the shared machine moves neither much; pct_ceiling is their
 // ratio. GFLOP/s counts the direct convolution's operations, so a Winograd
-// kernel (fwd and data of the stride-2 layers) goes past the ceiling;
+// kernel (all three of these stride-2 layers) goes past the ceiling;
 // exec_GFLOP/s and exec_pct_ceiling count the operations its products
 // execute (execFlops). The ceiling products run outside the benchmark timer.
 // bench/run.py prints the table (out/bench/layers.csv).
@@ -265,7 +265,7 @@ func BenchmarkLargeConvs(b *testing.B) {
 				b.StopTimer()
 				ceil = ceiling(ceil)
 				rate, c := medianOf(rates), medianOf(ceil)
-				exec := rate * execFlops(&g, k.kind) / g.flops()
+				exec := rate * execFlops(&g) / g.flops()
 				b.ReportMetric(rate, "GFLOP/s")
 				b.ReportMetric(c, "ceiling_GFLOP/s")
 				b.ReportMetric(100*rate/c, "pct_ceiling")
@@ -280,7 +280,7 @@ func BenchmarkLargeConvs(b *testing.B) {
 // a kernel on g execute: the direct convolution's (g.flops) for the im2col
 // and sub-pixel kernels, 36 products of cout × cin × tiles for the Winograd
 // ones, forward, data and filter alike (their transforms not counted).
-func execFlops(g *geom, _ int) float64 {
+func execFlops(g *geom) float64 {
 	if !useWinograd(g) {
 		return g.flops()
 	}

@@ -94,8 +94,9 @@
 // data and weight gradient alike (winograd.go, Lavin & Gray 2016). The
 // transformed kernels are cached, checked against a copy of the weights at
 // every run, so they follow any change of the weights; the cache costs
-// memory (about 4·36/25 times a layer's weights per direction, 465 MB for
-// the paper's 64×64 model while mapping) and holds at most 1 GiB. The
+// memory (about 4·36/25 times a layer's weights per direction: 465 MB for
+// the paper's 64×64 model while mapping, by the layer sizes) and holds at
+// most 1 GiB. The
 // Winograd results differ from the direct convolution's in the last bits
 // (relative differences below 2e-5 in the tests).
 //

@@ -106,7 +106,8 @@ func TestConvBackwardDataSub(t *testing.T) {
 // of every stride-2 layer of the two models through col2im and through the
 // sub-pixel phases, reporting CPU time per call (getrusage).
 func BenchmarkDataSub(b *testing.B) {
-	defer func(v, t int) { subpixelMinC, targetColsSub = v, t }(subpixelMinC, targetColsSub)
+	defer func(v, t, m int) { subpixelMinC, targetColsSub, winogradMinC = v, t, m }(subpixelMinC, targetColsSub, winogradMinC)
+	winogradMinC = 1 << 30 // these layers take the Winograd path in the models
 	layers := append(append([]dcganLayer(nil), dcganLayers28...), dcganLayers...)
 	for _, l := range layers {
 		g := l.geom(benchBatch)

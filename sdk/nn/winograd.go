@@ -68,22 +68,28 @@ func (p *winoPlanes) tiles() int { return ((p.hh + 3) / 4) * ((p.ww + 3) / 4) }
 // samples (V and M together, 64 MB); a variable so that tests can shrink it.
 var winoMaxFloats = 16 << 20
 
+// winoSides returns the two sides of g's 3×3 correlation: the stride
+// phases of the conv-sense input (4c planes) and the plain planes of its
+// output (co planes), both ho×wo.
+func winoSides(g *geom) (phases, plain winoPlanes) {
+	return winoPlanes{s2d: true, h: g.h, w: g.w, hh: g.ho, ww: g.wo, size: g.inSize()},
+		winoPlanes{hh: g.ho, ww: g.wo, size: g.outSize()}
+}
+
 // winoForward is convForward through the Winograd form.
 func winoForward(g *geom, x, w, y []float32) {
-	in := winoPlanes{s2d: true, h: g.h, w: g.w, hh: g.ho, ww: g.wo, size: g.inSize()}
-	out := winoPlanes{hh: g.ho, ww: g.wo, size: g.outSize()}
+	phases, plain := winoSides(g)
 	e := winoCache.lookup(g, w, false)
 	defer e.mu.Unlock()
-	winoRun(g.n, &in, 4*g.c, x, &out, g.co, y, e.u)
+	winoRun(g.n, &phases, 4*g.c, x, &plain, g.co, y, e.u)
 }
 
 // winoData is convBackwardData through the Winograd form.
 func winoData(g *geom, gy, w, gx []float32) {
-	in := winoPlanes{hh: g.ho, ww: g.wo, size: g.outSize()}
-	out := winoPlanes{s2d: true, h: g.h, w: g.w, hh: g.ho, ww: g.wo, size: g.inSize()}
+	phases, plain := winoSides(g)
 	e := winoCache.lookup(g, w, true)
 	defer e.mu.Unlock()
-	winoRun(g.n, &in, g.co, gy, &out, 4*g.c, gx, e.u)
+	winoRun(g.n, &plain, g.co, gy, &phases, 4*g.c, gx, e.u)
 }
 
 // winoRun computes the 3×3 correlation of n samples of cin planes in x
@@ -98,24 +104,19 @@ func winoRun(n int, in *winoPlanes, cin int, x []float32, out *winoPlanes, cout 
 	tpi := in.tiles()
 	per := 36 * (cin + cout) * tpi
 	b := max(1, min(n, winoMaxFloats/per))
-	nw := Workers()
 	for n0 := 0; n0 < n; n0 += b {
 		nb := min(b, n-n0)
 		t := nb * tpi
 		v, m := scratch.get(36*cin*t), scratch.get(36*cout*t)
 		xs := x[n0*in.size:]
-		parts := min(cin, 4*nw)
-		parallel(parts, func(_, i int) {
-			c0, c1 := span(cin, parts, i)
+		parallelRange(cin, 1, func(c0, c1 int) {
 			winoIn(in, xs, nb, c0, c1, v, t, cin*t)
 		})
 		parallel(36, func(_, xi int) {
 			blas.Sgemm(false, false, cout, t, cin, 1, u[xi*cout*cin:], cin, v[xi*cin*t:], t, 0, m[xi*cout*t:], t)
 		})
 		ys := y[n0*out.size:]
-		parts = min(cout, 4*nw)
-		parallel(parts, func(_, i int) {
-			c0, c1 := span(cout, parts, i)
+		parallelRange(cout, 1, func(c0, c1 int) {
 			winoOut(out, m, t, cout*t, nb, c0, c1, ys)
 		})
 		scratch.put(v)
@@ -130,8 +131,7 @@ func winoRun(n int, in *winoPlanes, cin int, x []float32, out *winoPlanes, cout 
 // (tiles × 4c) summed over all chunks of samples, then each 6×6 sum taken
 // back to a 3×3 kernel whose existing taps are w's gradient.
 func winoFilter(g *geom, x, gy, gw []float32) {
-	in := winoPlanes{s2d: true, h: g.h, w: g.w, hh: g.ho, ww: g.wo, size: g.inSize()}
-	out := winoPlanes{hh: g.ho, ww: g.wo, size: g.outSize()}
+	in, out := winoSides(g)
 	cin, cout := 4*g.c, g.co
 	if len(x) < g.n*in.size || len(gy) < g.n*out.size || len(gw) < g.co*g.rows() {
 		panic(fmt.Sprintf("nn: winograd filter: %d, %d, %d values too few for %+v", len(x), len(gy), len(gw), *g))
@@ -140,20 +140,15 @@ func winoFilter(g *geom, x, gy, gw []float32) {
 	b := max(1, min(g.n, winoMaxFloats/(36*(cin+cout)*tpi)))
 	mg := scratch.get(36 * cout * cin)
 	defer scratch.put(mg)
-	nw := Workers()
 	for n0 := 0; n0 < g.n; n0 += b {
 		nb := min(b, g.n-n0)
 		t := nb * tpi
 		v, gt := scratch.get(36*cin*t), scratch.get(36*cout*t)
 		xs, gys := x[n0*in.size:], gy[n0*out.size:]
-		parts := min(cin, 4*nw)
-		parallel(parts, func(_, i int) {
-			c0, c1 := span(cin, parts, i)
+		parallelRange(cin, 1, func(c0, c1 int) {
 			winoIn(&in, xs, nb, c0, c1, v, t, cin*t)
 		})
-		parts = min(cout, 4*nw)
-		parallel(parts, func(_, i int) {
-			c0, c1 := span(cout, parts, i)
+		parallelRange(cout, 1, func(c0, c1 int) {
 			winoGout(&out, gys, nb, c0, c1, gt, t, cout*t)
 		})
 		beta := float32(1)
@@ -166,9 +161,7 @@ func winoFilter(g *geom, x, gy, gw []float32) {
 		scratch.put(v)
 		scratch.put(gt)
 	}
-	parts := min(cout, 4*nw)
-	parallel(parts, func(_, i int) {
-		r0, r1 := span(cout, parts, i)
+	parallelRange(cout, 1, func(r0, r1 int) {
 		winoWgrad(g, mg, gw, r0, r1)
 	})
 }

@@ -459,9 +459,7 @@ func winoWeights(g *geom, w []float32, transposed bool, u []float32) {
 	if transposed {
 		rows = 4 * g.c
 	}
-	parts := min(rows, 4*Workers())
-	parallel(parts, func(_, i int) {
-		r0, r1 := span(rows, parts, i)
+	parallelRange(rows, 1, func(r0, r1 int) {
 		C.anogo_wino_weights(fptr(w), C.int(g.co), C.int(g.c), C.int(g.k), C.int(g.p), cbool(transposed), fptr(u),
 			C.int(r0), C.int(r1))
 	})
