@@ -139,6 +139,19 @@ func TestQuickstart(t *testing.T) {
 		}
 	}
 
+	// 100's last cell: the phantom's ideal reconstruction beside the model.
+	if r.Ideal, err = anogan.Ideal(r.Config, r.Data.Test, r.GAN); err != nil {
+		t.Fatal(err)
+	}
+	if aucR, aucA, ok := r.IdealAUC(); !ok || !(aucR > 0.5 && aucR <= 1) || !(aucA > 0.5 && aucA <= 1) {
+		t.Errorf("ideal reconstruction: AUC R %v, A %v (ok %v)", aucR, aucA, ok)
+	}
+	sized, ok, err := r.BySize()
+	if err != nil || !ok || !slices.Contains(sized.Names(), "ideal_A") {
+		t.Errorf("AUC by size with the ideal reconstruction: columns %v, ok %v, %v", sized.Names(), ok, err)
+	}
+	display.Table(sized)
+
 	// The residual figure.
 	fig, err := anogan.Fig3(r, 4)
 	if err != nil {

@@ -2,6 +2,7 @@ package patch
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/anogo/anogo/sdk/data"
 )
@@ -57,6 +58,22 @@ func Label(s data.Sample, y, x, size int) int {
 // "phantom:test/17#patch(y=12,x=80)".
 func ID(id string, y, x int) string {
 	return fmt.Sprintf("%s#patch(y=%d,x=%d)", id, y, x)
+}
+
+// ParseID reads back an ID written by ID: the ID of the image the patch was
+// cut from and the patch's top-left corner. An ID without a patch suffix is
+// an error.
+func ParseID(id string) (parent string, y, x int, err error) {
+	k := strings.LastIndex(id, "#patch(")
+	if k < 0 || !strings.HasSuffix(id, ")") {
+		return "", 0, 0, fmt.Errorf("patch: %q is not a patch ID (want %q)", id, "ID#patch(y=Y,x=X)")
+	}
+	var rest string
+	n, _ := fmt.Sscanf(id[k:], "#patch(y=%d,x=%d%s", &y, &x, &rest)
+	if n != 3 || rest != ")" || y < 0 || x < 0 {
+		return "", 0, 0, fmt.Errorf("patch: %q is not a patch ID (want %q)", id, "ID#patch(y=Y,x=X)")
+	}
+	return id[:k], y, x, nil
 }
 
 // Cut returns the size x size patch of s at (y, x) as a sample: its image

@@ -461,3 +461,18 @@ func TestFlattened(t *testing.T) {
 		t.Error("flattened a source without a region of interest")
 	}
 }
+
+func TestParseID(t *testing.T) {
+	parent, y, x, err := ParseID(ID("phantom:test/17", 12, 80))
+	if err != nil || parent != "phantom:test/17" || y != 12 || x != 80 {
+		t.Errorf("ParseID(ID(...)) = %q, %d, %d, %v", parent, y, x, err)
+	}
+	if p, _, _, err := ParseID("a#b#patch(y=0,x=3)"); err != nil || p != "a#b" {
+		t.Errorf("nested #: %q, %v", p, err)
+	}
+	for _, bad := range []string{"phantom:test/17", "x#patch(y=1,x=2", "x#patch(y=1,x=2)z", "x#patch(y=-1,x=2)", "x#patch(y=1,x=2))", "x#patch(1,2)"} {
+		if _, _, _, err := ParseID(bad); err == nil {
+			t.Errorf("ParseID(%q): no error", bad)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package phantom
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -362,5 +363,115 @@ func TestSpeckleLaw(t *testing.T) {
 	variance := sum2/n - mean*mean
 	if math.Abs(mean-1) > tol || math.Abs(variance-1.0/speckleLooks) > 2*tol {
 		t.Errorf("speckle mean %.4f, variance %.4f; want 1 and %.4f", mean, variance, 1.0/speckleLooks)
+	}
+}
+
+// Ideal is the scan without its speckle and with its lesions' material
+// healed: deterministic, close to its own scan away from the lesions
+// (speckle only, also where a lesion lifted the layers), far from another
+// scan's, and far from the scan on the lesions.
+func TestIdeal(t *testing.T) {
+	cfg := small()
+	// meanAbs averages |a - b| over the pixels where keep is true.
+	meanAbs := func(a, b *data.Image, keep func(j int) bool) float64 {
+		var s, n float64
+		for j := range a.Pix {
+			if keep(j) {
+				s += math.Abs(float64(a.Pix[j] - b.Pix[j]))
+				n++
+			}
+		}
+		return s / n
+	}
+	anomalous := 0
+	for i := range 6 {
+		sc, err := Generate(cfg, data.Test, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := Ideal(cfg, data.Test, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, _ := Ideal(cfg, data.Test, i)
+		if !slices.Equal(id.Pix, again.Pix) {
+			t.Fatalf("scan %d: two calls gave different ideal images", i)
+		}
+		// Away from the lesions: more than 3 pixels from every mask pixel.
+		m, w := sc.Mask, sc.Mask.W
+		away := func(j int) bool {
+			y, x := j/w, j%w
+			for yy := max(0, y-3); yy <= min(m.H-1, y+3); yy++ {
+				for xx := max(0, x-3); xx <= min(w-1, x+3); xx++ {
+					if m.Pix[yy*w+xx] > 0.5 {
+						return false
+					}
+				}
+			}
+			return true
+		}
+		other, _ := Ideal(cfg, data.Test, i+6)
+		own, far := meanAbs(sc.Image, id, away), meanAbs(sc.Image, other, away)
+		t.Logf("scan %d (%v): mean |x - Ideal| away from lesions %.3f, against scan %d's %.3f", i, sc.Kinds, own, i+6, far)
+		// The speckle alone leaves about 0.04 per pixel over a whole scan
+		// (half of it dark vitreous).
+		if own > 0.06 || far < 2*own {
+			t.Errorf("scan %d: mean |x - Ideal| %.3f against its own ideal, %.3f against another scan's", i, own, far)
+		}
+		if sc.Label == data.Anomalous {
+			anomalous++
+			on := meanAbs(sc.Image, id, func(j int) bool { return m.Pix[j] > 0.5 })
+			t.Logf("scan %d: mean |x - Ideal| on the lesions %.3f", i, on)
+			if on < 0.4 {
+				t.Errorf("scan %d: mean |x - Ideal| on the lesions %.3f, want them absent from the ideal image", i, on)
+			}
+		}
+	}
+	if anomalous == 0 {
+		t.Fatal("no anomalous scan among the first six")
+	}
+	src, _ := New(cfg)
+	id, _ := Ideal(cfg, data.Test, 1)
+	viaSource, err := src.Ideal(data.Sample{ID: ID(data.Test, 1)})
+	if err != nil || !slices.Equal(viaSource.Pix, id.Pix) {
+		t.Errorf("Source.Ideal differs from Ideal (%v)", err)
+	}
+	if _, err := src.Ideal(data.Sample{ID: "phantom:test/1#patch(y=0,x=0)"}); err == nil {
+		t.Error("Source.Ideal of a patch ID: no error")
+	}
+	if _, err := Ideal(cfg, "nope", 0); err == nil {
+		t.Error("Ideal of an unknown split: no error")
+	}
+
+	// Pixel by pixel, Ideal is within about 0.01 of the median over the
+	// speckle (101 draws of scan 1, healed), the reconstruction that
+	// minimises the expected absolute residual.
+	const draws = 101
+	anat, les, _, _, err := scene(cfg, data.Test, 1, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	les.healed = true
+	r := rand.New(rand.NewPCG(7, 8))
+	n := cfg.Width * cfg.Height
+	all := make([]float32, draws*n)
+	for k := range draws {
+		img, _, _ := render(anat, les, r)
+		copy(all[k*n:], img.Pix)
+	}
+	col := make([]float32, draws)
+	var sum, worst float64
+	for j := range n {
+		for k := range draws {
+			col[k] = all[k*n+j]
+		}
+		slices.Sort(col)
+		d := math.Abs(float64(col[draws/2] - id.Pix[j]))
+		sum += d
+		worst = max(worst, d)
+	}
+	t.Logf("|median over %d speckle draws - Ideal|: mean %.4f, max %.4f", draws, sum/float64(n), worst)
+	if sum/float64(n) > 0.01 || worst > 0.15 { // the max is mostly the draws' own noise
+		t.Errorf("Ideal is not the centre of the speckle: |median - Ideal| mean %.4f, max %.4f", sum/float64(n), worst)
 	}
 }

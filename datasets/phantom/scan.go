@@ -50,16 +50,60 @@ func GenerateKinds(cfg Config, split string, i int, kinds ...Kind) (Scan, error)
 	return generate(cfg, split, i, kinds, true)
 }
 
-func generate(cfg Config, split string, i int, kinds []Kind, force bool) (Scan, error) {
-	if err := cfg.Validate(); err != nil {
-		return Scan{}, err
+// Ideal returns the best reconstruction of scan i of split that a model of
+// normal appearance could give under a residual score Σ|x - G(z)| (AnoGAN,
+// Eq. 3): the scan as drawn by Generate, its layers where its lesions put
+// them (the retina lifted by subretinal fluid, the RPE by drusen), with the
+// lesions' material rendered as the tissue around it (fluid as the
+// photoreceptor outer segments above it, druse material as RPE, no cysts
+// or foci), and every speckle factor at its mean 1, then blurred and mapped
+// to [-1, 1]. Each pixel of it is the centre of that pixel's distribution
+// over the speckle (the mean; the median, which minimises the expected
+// absolute residual, lies within about 0.01 of it, TestIdeal). No model can
+// know the speckle of a scan it has not seen, so scoring test patches
+// against Ideal shows what a residual score can reach on the phantom
+// (anogan.Ideal, docs/results.md). For a normal scan it is the scan without
+// its speckle.
+func Ideal(cfg Config, split string, i int) (*data.Image, error) {
+	anat, les, _, _, err := scene(cfg, split, i, nil, false)
+	if err != nil {
+		return nil, err
 	}
-	code, err := splitCode(split)
+	les.healed = true
+	img, _, _ := render(anat, les, nil)
+	return img, nil
+}
+
+func generate(cfg Config, split string, i int, kinds []Kind, force bool) (Scan, error) {
+	anat, les, kinds, code, err := scene(cfg, split, i, kinds, force)
 	if err != nil {
 		return Scan{}, err
 	}
+	img, mask, roi := render(anat, les, stream(cfg.Seed, code, i, 2))
+	label := data.Normal
+	if len(kinds) > 0 {
+		label = data.Anomalous
+	}
+	return Scan{
+		Sample: data.Sample{ID: ID(split, i), Image: img, Label: label, Mask: mask},
+		Kinds:  kinds,
+		ROI:    roi,
+	}, nil
+}
+
+// scene draws the anatomy and lesions of scan i of split: the kinds given
+// when force is set, else those the split's anomaly fraction decides. It
+// returns the kinds drawn (nil for a normal scan) and the split's code.
+func scene(cfg Config, split string, i int, kinds []Kind, force bool) (*anatomy, *lesions, []Kind, uint64, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, nil, 0, err
+	}
+	code, err := splitCode(split)
+	if err != nil {
+		return nil, nil, nil, 0, err
+	}
 	if i < 0 {
-		return Scan{}, fmt.Errorf("phantom: negative scan index %d", i)
+		return nil, nil, nil, 0, fmt.Errorf("phantom: negative scan index %d", i)
 	}
 	anat := drawAnatomy(cfg.Width, cfg.Height, stream(cfg.Seed, code, i, 0))
 	rngA := stream(cfg.Seed, code, i, 1)
@@ -73,17 +117,7 @@ func generate(cfg Config, split string, i int, kinds []Kind, force bool) (Scan, 
 	if len(kinds) == 0 {
 		kinds = nil
 	}
-	les := drawLesions(anat, kinds, rngA)
-	img, mask, roi := render(anat, les, stream(cfg.Seed, code, i, 2))
-	label := data.Normal
-	if len(kinds) > 0 {
-		label = data.Anomalous
-	}
-	return Scan{
-		Sample: data.Sample{ID: ID(split, i), Image: img, Label: label, Mask: mask},
-		Kinds:  kinds,
-		ROI:    roi,
-	}, nil
+	return anat, drawLesions(anat, kinds, rngA), kinds, code, nil
 }
 
 // stream returns the random source for part sub (0 anatomy, 1 anomalies,
@@ -342,6 +376,10 @@ type lesions struct {
 	fluid []float64 // subretinal fluid thickness per column
 	druse []float64 // druse thickness per column
 	spots []spot    // cysts and foci, placed once the layers are known
+	// healed renders the lesions' material as the tissue around it (Ideal):
+	// fluid as the photoreceptor outer segments above it, druse material as
+	// RPE, no cysts or foci; the layers stay where the lesions put them.
+	healed bool
 }
 
 // spot is a cyst or focus in layer coordinates: its centre lies at fraction
@@ -460,6 +498,20 @@ var segRefl = func() (out [nSeg]float64) {
 	return out
 }()
 
+// refl returns the reflectivity of segment j, the host tissue's for a
+// lesion segment when l is healed.
+func (l *lesions) refl(j int) float64 {
+	if l.healed {
+		switch j {
+		case segFluid:
+			return layers[rpe-1].refl
+		case segDruse:
+			return layers[rpe].refl
+		}
+	}
+	return segRefl[j]
+}
+
 // layerTop returns the row of the top of layer k (0..8) in a column.
 func layerTop(e *[nSeg + 1]float64, k int) float64 {
 	if k == rpe {
@@ -524,7 +576,8 @@ func cover(y int, top, bottom float64) float64 {
 
 // render rasterises a scan: area-weighted reflectivity of the segments in
 // each pixel, choroid, vessels, cysts and foci, vessel shadows, A-scan gain,
-// speckle, blur, and the map to [-1, 1].
+// speckle, blur, and the map to [-1, 1]. With r nil every speckle factor is
+// its mean 1.
 func render(a *anatomy, l *lesions, r *rand.Rand) (img, mask, roi *data.Image) {
 	h, w, H := a.h, a.w, float64(a.h)
 	cols := stack(a, l)
@@ -541,7 +594,7 @@ func render(a *anatomy, l *lesions, r *rand.Rand) (img, mask, roi *data.Image) {
 		for j := range nSeg {
 			for y := range rows(e[j], e[j+1], h) {
 				ov := cover(y, e[j], e[j+1])
-				refl[y*w+x] += ov * segRefl[j]
+				refl[y*w+x] += ov * l.refl(j)
 				inside[y] += ov
 				if j == segFluid || j == segDruse {
 					bad[y] += ov
@@ -581,6 +634,9 @@ func render(a *anatomy, l *lesions, r *rand.Rand) (img, mask, roi *data.Image) {
 		lo, hi := e[1]+1, e[ez]-1
 		ry := min(s.ry, max(1, (hi-lo)/2))
 		cy = min(max(cy, lo+ry), hi-ry)
+		if l.healed {
+			continue
+		}
 		drawEllipse(refl, mask, h, w, ellipse{cy: cy, cx: s.cx, ry: ry, rx: max(s.rx, ry), refl: s.refl, anomalous: true})
 	}
 	// Vessel shadows: the columns under a vessel lose part of their light.
@@ -596,7 +652,11 @@ func render(a *anatomy, l *lesions, r *rand.Rand) (img, mask, roi *data.Image) {
 	q := speckleQuantiles()
 	for y := range h {
 		for x := range w {
-			refl[y*w+x] *= a.gain[x] * q.draw(r)
+			if r != nil {
+				refl[y*w+x] *= a.gain[x] * q.draw(r)
+			} else {
+				refl[y*w+x] *= a.gain[x]
+			}
 		}
 	}
 	refl = blur(refl, h, w)

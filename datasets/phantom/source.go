@@ -100,6 +100,21 @@ func (s *Source) ROI(smp data.Sample) (*data.Image, error) {
 	return sc.ROI, nil
 }
 
+// Ideal returns the ideal reconstruction (see Ideal) of a whole-scan
+// sample of s, regenerated from its ID like ROI. It makes *Source satisfy
+// anogan.Idealer.
+func (s *Source) Ideal(smp data.Sample) (*data.Image, error) {
+	split, i, err := ParseID(smp.ID)
+	if err != nil {
+		return nil, err
+	}
+	if smp.Image != nil && (smp.Image.H != s.cfg.Height || smp.Image.W != s.cfg.Width) {
+		return nil, fmt.Errorf("phantom: ideal reconstruction of %s: image is %dx%d, the source draws %dx%d",
+			smp.ID, smp.Image.W, smp.Image.H, s.cfg.Width, s.cfg.Height)
+	}
+	return Ideal(s.cfg, split, i)
+}
+
 // ID returns the sample ID of scan i of split: "phantom:test/17".
 func ID(split string, i int) string {
 	return idPrefix + split + "/" + strconv.Itoa(i)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -67,6 +68,11 @@ type Config struct {
 	Mapping mapper.Iterative
 	// Seed seeds patch positions; Train.Seed and Mapping.Seed are separate.
 	Seed uint64
+	// Ideal also scores the test set against the source's ideal
+	// reconstruction (Ideal): the ceiling of the residual score on the
+	// source, reported beside the trained model's scores. Run skips it for
+	// sources without one (all but the phantom).
+	Ideal bool `json:"-"`
 	// Out is the output directory of Run ("" writes nothing).
 	Out string `json:"-"`
 	// Reuse makes Run load the models from Out instead of training them
@@ -95,7 +101,7 @@ func Small() Config {
 
 // Demo is the setting of make demo: 32x32 patches, width 16, 1500
 // training steps, 500 aCAE steps, 200 mapping steps from two starts per
-// query, 150 + 150 test patches. Under 5 minutes on two cores (docs/results.md).
+// query, 150 + 150 test patches, and the ideal reconstruction's scores. Under 5 minutes on two cores (docs/results.md).
 func Demo() Config {
 	return Config{
 		Data:            "phantom",
@@ -109,6 +115,7 @@ func Demo() Config {
 		TrainScored:     64,
 		Mapping:         mapper.Iterative{Steps: 200, LR: 0.03, Batch: 64, Seed: 1, Restarts: 2},
 		Seed:            1,
+		Ideal:           true,
 	}
 }
 
@@ -404,6 +411,24 @@ func Table1(res []score.Result) dataframe.DataFrame { return metrics.Table1(Meth
 // anomalous, then one AUC column per method. ok is false when an anomalous
 // result has no pixel mask (data sources without annotations).
 func BySize(res []score.Result) (df dataframe.DataFrame, ok bool, err error) {
+	return bySize(res, Methods(res))
+}
+
+// BySize is the package's BySize for r.Test with, when r.Ideal is set, two
+// more columns: ideal_R and ideal_A, the AUC of the ideal reconstruction's
+// R and A.
+func (r *Report) BySize() (df dataframe.DataFrame, ok bool, err error) {
+	ms := Methods(r.Test)
+	if len(r.Ideal) == len(r.Test) && len(r.Ideal) > 0 {
+		labels := score.Labels(r.Ideal)
+		ms = append(ms,
+			metrics.Method{Name: "ideal_R", Scores: score.Column(r.Ideal, score.R), Labels: labels},
+			metrics.Method{Name: "ideal_A", Scores: score.Column(r.Ideal, score.A), Labels: labels})
+	}
+	return bySize(r.Test, ms)
+}
+
+func bySize(res []score.Result, methods []metrics.Method) (df dataframe.DataFrame, ok bool, err error) {
 	sizes := make([]int, len(res))
 	for i, r := range res {
 		if r.Mask == nil {
@@ -418,7 +443,7 @@ func BySize(res []score.Result) (df dataframe.DataFrame, ok bool, err error) {
 			}
 		}
 	}
-	for i, m := range Methods(res) {
+	for i, m := range methods {
 		t, err := metrics.AUCBySize(m.Scores, m.Labels, sizes, metrics.SizeEdges)
 		if err != nil {
 			return df, false, err
@@ -443,7 +468,20 @@ type Report struct {
 	// Test holds the scored test samples; TrainScored a few scored normal
 	// training images.
 	Test, TrainScored []score.Result
-	Table1            dataframe.DataFrame
+	// Ideal holds the test samples scored against the source's ideal
+	// reconstruction (Config.Ideal), in the order of Test.
+	Ideal  []score.Result
+	Table1 dataframe.DataFrame
+}
+
+// IdealAUC returns the image AUC of the ideal reconstruction's R and A
+// (Config.Ideal), or ok false when Run did not score it.
+func (r *Report) IdealAUC() (aucR, aucA float64, ok bool) {
+	if len(r.Ideal) == 0 {
+		return 0, 0, false
+	}
+	labels := score.Labels(r.Ideal)
+	return metrics.AUC(score.Column(r.Ideal, score.R), labels), metrics.AUC(score.Column(r.Ideal, score.A), labels), true
 }
 
 // Run runs the whole experiment and, when cfg.Out is set, writes
@@ -495,6 +533,14 @@ func Run(ctx context.Context, cfg Config, hooks ...train.Hook) (*Report, error) 
 			return nil, err
 		}
 	}
+	if cfg.Ideal {
+		r.Ideal, err = Ideal(cfg, d.Test, r.GAN)
+		if errors.Is(err, ErrNoIdeal) {
+			fmt.Fprintf(os.Stderr, "anogan: no ideal reconstruction for %s; skipped\n", cfg.Data)
+		} else if err != nil {
+			return nil, err
+		}
+	}
 	r.Table1 = Table1(r.Test)
 	if cfg.Out != "" {
 		if err := r.Write(cfg.Out); err != nil {
@@ -505,7 +551,8 @@ func Run(ctx context.Context, cfg Config, hooks ...train.Hook) (*Report, error) 
 }
 
 // Write writes the report's tables under dir: scores.csv, train_scores.csv,
-// table1.csv and, when the test samples have pixel masks, auc_by_size.csv.
+// table1.csv, ideal_scores.csv (with Config.Ideal) and, when the test
+// samples have pixel masks, auc_by_size.csv.
 func (r *Report) Write(dir string) error {
 	cols := ScoreColumns(r.ACAE != nil)
 	if err := metrics.WriteCSV(score.Table(r.Test, cols...), filepath.Join(dir, "scores.csv")); err != nil {
@@ -519,8 +566,13 @@ func (r *Report) Write(dir string) error {
 	if err := metrics.WriteCSV(r.Table1, filepath.Join(dir, "table1.csv")); err != nil {
 		return err
 	}
+	if len(r.Ideal) > 0 {
+		if err := metrics.WriteCSV(score.Table(r.Ideal, score.R, score.D, score.A), filepath.Join(dir, "ideal_scores.csv")); err != nil {
+			return err
+		}
+	}
 	// With pixel masks: the AUC by anomaly size, auc_by_size.csv.
-	sized, ok, err := BySize(r.Test)
+	sized, ok, err := r.BySize()
 	if err != nil || !ok {
 		return err
 	}

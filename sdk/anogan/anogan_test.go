@@ -2,6 +2,7 @@ package anogan
 
 import (
 	"context"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -113,6 +114,7 @@ func TestRunReuse(t *testing.T) {
 	cfg.Data = "phantom:train=20,val=2,test=10"
 	cfg.Out = t.TempDir()
 	cfg.Reuse = true
+	cfg.Ideal = true
 	steps := 0
 	count := func(train.Info) error { steps++; return nil }
 	r1, err := Run(context.Background(), cfg, count)
@@ -120,7 +122,7 @@ func TestRunReuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := steps
-	for _, f := range []string{"scores.csv", "train_scores.csv", "table1.csv", "auc_by_size.csv", "model.ckpt", "acae.ckpt", "training.json"} {
+	for _, f := range []string{"scores.csv", "train_scores.csv", "table1.csv", "auc_by_size.csv", "ideal_scores.csv", "model.ckpt", "acae.ckpt", "training.json"} {
 		if _, err := os.Stat(filepath.Join(cfg.Out, f)); err != nil {
 			t.Errorf("missing output: %v", err)
 		}
@@ -147,6 +149,13 @@ func TestRunReuse(t *testing.T) {
 	}
 	if got, want := sized.Names(), []string{"pixels", "anomalous", "AnoGAN", "GAN_R", "P_D", "aCAE"}; !slices.Equal(got, want) {
 		t.Errorf("BySize columns %v, want %v", got, want)
+	}
+	withIdeal, ok, err := r1.BySize()
+	if err != nil || !ok {
+		t.Fatalf("Report.BySize: ok %v, %v", ok, err)
+	}
+	if got, want := withIdeal.Names(), []string{"pixels", "anomalous", "AnoGAN", "GAN_R", "P_D", "aCAE", "ideal_R", "ideal_A"}; !slices.Equal(got, want) {
+		t.Errorf("Report.BySize columns %v, want %v", got, want)
 	}
 	n := 0
 	for _, c := range sized.Col("anomalous").Float() {
@@ -179,5 +188,55 @@ func TestSmallSettingDetects(t *testing.T) {
 		if aucs[i] < want[m] {
 			t.Errorf("%s: AUC %.3f on the phantom, want at least %.2f", m, aucs[i], want[m])
 		}
+	}
+}
+
+// TestIdeal scores test patches against the phantom's ideal reconstruction:
+// the residual of a normal patch is speckle only, an anomalous patch keeps
+// its lesion in the residual, so R ranks them far better than an untrained
+// model could; Eq. (6) holds; sources without an ideal image say so.
+func TestIdeal(t *testing.T) {
+	cfg := tinyConfig()
+	cfg.Data = "phantom:train=4,val=2,test=20"
+	cfg.TestPerClass = 20
+	d, err := Prepare(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := dcgan.New(cfg.Model, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Ideal(cfg, d.Test, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var normalR, n float64
+	for i, r := range res {
+		if r.ID != d.Test[i].ID || r.Label != d.Test[i].Label {
+			t.Fatalf("result %d is %s (label %d), sample %s (label %d)", i, r.ID, r.Label, d.Test[i].ID, d.Test[i].Label)
+		}
+		if a := 0.9*r.Scores["R"] + 0.1*r.Scores["D"]; math.Abs(a-r.Scores["A"]) > 1e-9*a {
+			t.Fatalf("%s: A %v, want (1-λ)R + λD = %v", r.ID, r.Scores["A"], a)
+		}
+		if r.Label == 0 {
+			normalR += r.Scores["R"]
+			n++
+		}
+	}
+	px := float64(cfg.Model.Size * cfg.Model.Size)
+	rep := &Report{Test: res, Ideal: res}
+	aucR, _, _ := rep.IdealAUC()
+	t.Logf("ideal reconstruction: mean |x - ideal| %.3f per pixel on normal patches, R AUC %.3f", normalR/n/px, aucR)
+	if normalR/n/px > 0.12 {
+		t.Errorf("normal patches: mean |x - ideal| %.3f per pixel, want speckle only (< 0.12)", normalR/n/px)
+	}
+	if aucR < 0.85 {
+		t.Errorf("ideal R: AUC %.3f, want >= 0.85", aucR)
+	}
+	flat := cfg
+	flat.Flatten = true
+	if _, err := Ideal(flat, d.Test, m); !errors.Is(err, ErrNoIdeal) {
+		t.Errorf("flattened scans: %v, want ErrNoIdeal", err)
 	}
 }

@@ -2,7 +2,10 @@ package score
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/go-gota/gota/dataframe"
@@ -10,6 +13,7 @@ import (
 
 	"github.com/anogo/anogo/sdk/data"
 	"github.com/anogo/anogo/sdk/dcgan"
+	"github.com/anogo/anogo/sdk/mapper"
 )
 
 func TestAnomalyAndResidual(t *testing.T) {
@@ -68,5 +72,50 @@ func TestDiscriminatorScores(t *testing.T) {
 	}
 	if len(pd) != 2 || pd[0] <= 0 || pd[0] >= 1 || pd[0] != pd[1] {
 		t.Errorf("P_D of two equal images: %v, want one value in (0, 1)", pd)
+	}
+}
+
+// Against evaluates Eqs. (3) and (4) outside the mapper's graph; given the
+// mapper's own reconstruction it must give the mapper's R and D.
+func TestAgainstMatchesMapper(t *testing.T) {
+	m, err := dcgan.New(dcgan.Config{Size: 28, Width: 4, Latent: 8}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ss []data.Sample
+	for i := range 3 {
+		im := data.NewImage(28, 28)
+		for j := range im.Pix {
+			im.Pix[j] = float32(math.Sin(float64(j*(i+1)) * 0.37))
+		}
+		ss = append(ss, data.Sample{ID: fmt.Sprint("q", i), Image: im, Label: i % 2})
+	}
+	it := mapper.Iterative{Model: m, Steps: 5, LR: 0.05, Seed: 1}
+	lat, err := it.Map(context.Background(), ss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recons := make([]*data.Image, len(lat))
+	for i, l := range lat {
+		recons[i] = l.Recon
+	}
+	res, err := Against(m, ss, recons, 0.1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range lat {
+		got := res[i].Scores
+		if math.Abs(got[R]-l.Residual) > 1e-4*l.Residual || math.Abs(got[D]-l.Discrimination) > 1e-4*l.Discrimination+1e-6 {
+			t.Errorf("query %d: Against R %v D %v, mapper R %v D %v", i, got[R], got[D], l.Residual, l.Discrimination)
+		}
+		if want := Anomaly(got[R], got[D], 0.1); got[A] != want || res[i].Label != ss[i].Label {
+			t.Errorf("query %d: A %v, want %v (Eq. 6); label %d", i, got[A], want, res[i].Label)
+		}
+	}
+	if _, err := Against(m, ss, recons[:2], 0.1); err == nil {
+		t.Error("two reconstructions for three samples: no error")
+	}
+	if _, err := Against(m, ss, []*data.Image{recons[0], data.NewImage(27, 28), recons[2]}, 0.1); err == nil || !strings.Contains(err.Error(), "q1") {
+		t.Errorf("reconstruction of another size: error %v, want one naming q1", err)
 	}
 }

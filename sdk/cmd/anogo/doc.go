@@ -7,7 +7,7 @@
 //	anogo train [flags] -out model.ckpt    train a DCGAN (and an aCAE)
 //	anogo score [flags] -model model.ckpt -out scores.csv
 //	anogo eval  -scores scores.csv [-out table1.csv]
-//	anogo demo  [-out out/demo]            the whole experiment on the phantom
+//	anogo demo  [-out out/demo] [-reuse]   the whole experiment on the phantom
 //
 // SOURCE is one of the data source specs of package datasets:
 // phantom[:k=v,...], medmnist:PATH.npz, idx:DIR:class=K,
@@ -15,4 +15,10 @@
 //
 // Settings start from -setting (small, demo or paper; see package anogan)
 // and single flags override them. Run "anogo CMD -h" for a command's flags.
+//
+// demo writes table1.csv, scores.csv, train_scores.csv, auc_by_size.csv,
+// the models and figures/ under -out, and on the phantom ideal_scores.csv:
+// the test patches scored against the phantom's ideal reconstruction
+// (anogan.Ideal), the ceiling of the residual score. -reuse scores again
+// with the models already in -out when their training.json matches.
 package main

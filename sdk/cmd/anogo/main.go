@@ -350,6 +350,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.SetOutput(stderr)
 	resolve := settings(fs, "demo")
 	out := fs.String("out", filepath.Join("out", "demo"), "output directory")
+	reuse := fs.Bool("reuse", false, "load the models in -out when they were trained with the same settings (its training.json) instead of training again")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -357,7 +358,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	cfg.Out = *out
+	cfg.Out, cfg.Reuse = *out, *reuse
 	cfg.Mapping.Progress = mapProgress("mapping (query-steps)")
 	t0 := time.Now()
 	fmt.Fprintf(stdout, "anogo demo: AnoGAN on %s, %v, %d training steps, %d mapping steps%s -> %s\n",
@@ -370,11 +371,14 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	fmt.Fprintln(stdout, r.Table1)
-	if sized, ok, err := anogan.BySize(r.Test); err == nil && ok {
+	if aucR, aucA, ok := r.IdealAUC(); ok {
+		fmt.Fprintf(stdout, "ideal reconstruction (the phantom's noise-free healthy anatomy in place of G(z)): image AUC R %.4f, A %.4f\n", aucR, aucA)
+	}
+	if sized, ok, err := r.BySize(); err == nil && ok {
 		fmt.Fprintln(stdout, "image AUC by the number of annotated pixels in the anomalous patches:")
 		fmt.Fprintln(stdout, sized)
 	}
-	fmt.Fprintf(stdout, "wrote %s/{table1.csv,auc_by_size.csv,scores.csv,train_scores.csv,model.ckpt,acae.ckpt,figures/} in %s\n",
+	fmt.Fprintf(stdout, "wrote %s/{table1.csv,auc_by_size.csv,scores.csv,train_scores.csv,ideal_scores.csv,model.ckpt,acae.ckpt,figures/} in %s\n",
 		cfg.Out, time.Since(t0).Round(time.Second))
 	return nil
 }

@@ -1,0 +1,112 @@
+package anogan
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/anogo/anogo/datasets"
+	"github.com/anogo/anogo/datasets/patch"
+	"github.com/anogo/anogo/sdk/data"
+	"github.com/anogo/anogo/sdk/dcgan"
+	"github.com/anogo/anogo/sdk/score"
+)
+
+// ErrNoIdeal is Ideal's error for a source without ideal reconstructions
+// (every source but the phantom) or flattened scans; Run then skips
+// Config.Ideal.
+var ErrNoIdeal = errors.New("anogan: the source knows no ideal reconstruction of its images (only the phantom, unflattened, does)")
+
+// Idealer is implemented by sources that know the ideal reconstruction of
+// their images: what a perfect model of normal appearance would give for
+// them (the phantom's noise-free healthy anatomy, phantom.Ideal).
+type Idealer interface {
+	Ideal(data.Sample) (*data.Image, error)
+}
+
+// Ideal scores the test samples against their ideal reconstruction
+// instead of G(z): R (Eq. 3) and A (Eq. 6, with D's features of m and the
+// mapping's λ) as AnoGAN would score them if its generator and mapping were
+// perfect. For a residual score this is the ceiling on the source: no
+// model can reconstruct the speckle it has not seen. The source named by
+// cfg.Data must be an Idealer (the phantom) and the samples its test
+// patches or images as Prepare made them; flattened scans are not
+// supported (ErrNoIdeal).
+func Ideal(cfg Config, test []data.Sample, m *dcgan.Model) ([]score.Result, error) {
+	src, err := datasets.Open(cfg.Data)
+	if err != nil {
+		return nil, err
+	}
+	id, ok := src.(Idealer)
+	if !ok || cfg.Flatten {
+		return nil, ErrNoIdeal
+	}
+	// Each scan's ideal image once, several scans at a time.
+	type cut struct {
+		parent string
+		y, x   int
+	}
+	cuts := make([]cut, len(test))
+	var parents []string
+	seen := map[string]bool{}
+	for i, s := range test {
+		c := cut{parent: s.ID}
+		if cfg.PatchSize > 0 {
+			if c.parent, c.y, c.x, err = patch.ParseID(s.ID); err != nil {
+				return nil, fmt.Errorf("anogan: %w", err)
+			}
+		}
+		cuts[i] = c
+		if !seen[c.parent] {
+			seen[c.parent] = true
+			parents = append(parents, c.parent)
+		}
+	}
+	ideal := make(map[string]*data.Image, len(parents))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := make([]error, len(parents))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for j, p := range parents {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			im, err := id.Ideal(data.Sample{ID: p})
+			if err != nil {
+				errs[j] = fmt.Errorf("anogan: %w", err)
+				return
+			}
+			mu.Lock()
+			ideal[p] = im
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	size := cfg.Model.Size
+	recons := make([]*data.Image, len(test))
+	for i, c := range cuts {
+		im := ideal[c.parent]
+		if cfg.PatchSize > 0 {
+			p, err := patch.Cut(data.Sample{ID: c.parent, Image: im}, c.y, c.x, cfg.PatchSize, size)
+			if err != nil {
+				return nil, fmt.Errorf("anogan: %w", err)
+			}
+			im = p.Image
+		} else if im.H != size || im.W != size {
+			im = patch.Resize(im, size, size)
+		}
+		recons[i] = im
+	}
+	lam := cfg.Mapping.Lambda
+	if lam == 0 && !cfg.Mapping.NoLambda {
+		lam = 0.1
+	}
+	return score.Against(m, test, recons, lam)
+}
