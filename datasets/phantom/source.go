@@ -85,13 +85,9 @@ func (s *Source) Samples(split string) iter.Seq2[data.Sample, error] {
 // sample must come from s; a patch ID or an image of another size is an
 // error. ROI makes *Source satisfy the ROI interface of package patch.
 func (s *Source) ROI(smp data.Sample) (*data.Image, error) {
-	split, i, err := ParseID(smp.ID)
+	split, i, err := s.scan(smp, "ROI")
 	if err != nil {
 		return nil, err
-	}
-	if smp.Image != nil && (smp.Image.H != s.cfg.Height || smp.Image.W != s.cfg.Width) {
-		return nil, fmt.Errorf("phantom: ROI of %s: image is %dx%d, the source draws %dx%d",
-			smp.ID, smp.Image.W, smp.Image.H, s.cfg.Width, s.cfg.Height)
 	}
 	sc, err := Generate(s.cfg, split, i)
 	if err != nil {
@@ -104,15 +100,25 @@ func (s *Source) ROI(smp data.Sample) (*data.Image, error) {
 // sample of s, regenerated from its ID like ROI. It makes *Source satisfy
 // anogan.Idealer.
 func (s *Source) Ideal(smp data.Sample) (*data.Image, error) {
-	split, i, err := ParseID(smp.ID)
+	split, i, err := s.scan(smp, "ideal reconstruction")
 	if err != nil {
 		return nil, err
 	}
-	if smp.Image != nil && (smp.Image.H != s.cfg.Height || smp.Image.W != s.cfg.Width) {
-		return nil, fmt.Errorf("phantom: ideal reconstruction of %s: image is %dx%d, the source draws %dx%d",
-			smp.ID, smp.Image.W, smp.Image.H, s.cfg.Width, s.cfg.Height)
-	}
 	return Ideal(s.cfg, split, i)
+}
+
+// scan returns the split and index of a whole-scan sample of s, or an error
+// naming what was asked for when the ID is not a scan's or the image is not
+// of the source's size.
+func (s *Source) scan(smp data.Sample, what string) (split string, i int, err error) {
+	if split, i, err = ParseID(smp.ID); err != nil {
+		return "", 0, err
+	}
+	if smp.Image != nil && (smp.Image.H != s.cfg.Height || smp.Image.W != s.cfg.Width) {
+		return "", 0, fmt.Errorf("phantom: %s of %s: image is %dx%d, the source draws %dx%d",
+			what, smp.ID, smp.Image.W, smp.Image.H, s.cfg.Width, s.cfg.Height)
+	}
+	return split, i, nil
 }
 
 // ID returns the sample ID of scan i of split: "phantom:test/17".

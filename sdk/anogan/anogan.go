@@ -263,32 +263,36 @@ func PrepareSource(src data.Source, cfg Config) (*Data, error) {
 	return d, nil
 }
 
-// belowTop narrows a region of interest (the retina) to the patch centres
-// whose patch starts at or below the region's top edge across its width, so
-// that patches hold retina (and what lies below it) but no vitreous: the
-// paper cuts its patches from the extracted retina (Sec. 3). Where the
-// narrowed region would be empty in a column, the column keeps its centre
-// rows from the original region.
+// belowTop narrows a region of interest (the retina) to the centres of the
+// size x size patches whose top row lies inside the region in every one of
+// their columns and whose centre lies inside it, so that patches hold
+// retina (and what lies below it) but no vitreous: the paper cuts its
+// patches from the extracted retina (Sec. 3). A patch centred at (y, x)
+// has its top-left corner at (y - size/2, x - size/2), as package patch
+// places it. When no centre qualifies (a retina too curved or thin for the
+// patch size), the region is returned unchanged.
 func belowTop(roi *data.Image, size int) *data.Image {
 	out := data.NewImage(roi.H, roi.W)
-	in := func(y, x int) bool {
-		x = max(0, min(roi.W-1, x))
-		return y >= 0 && y < roi.H && roi.At(y, x) > 0
-	}
 	half := size / 2
-	for x := 0; x < roi.W; x++ {
-		any := false
-		for y := 0; y < roi.H; y++ {
-			if in(y, x) && in(y-half, x-half) && in(y-half, x) && in(y-half, x+half-1) {
+	inside := make([]int, roi.W+1) // inside[x]: columns < x of row r in the region
+	found := false
+	for r := 0; r+size <= roi.H; r++ {
+		for x := range roi.W {
+			inside[x+1] = inside[x]
+			if roi.At(r, x) > 0 {
+				inside[x+1]++
+			}
+		}
+		y := r + half
+		for x := half; x-half+size <= roi.W; x++ {
+			if inside[x-half+size]-inside[x-half] == size && roi.At(y, x) > 0 {
 				out.Set(y, x, 1)
-				any = true
+				found = true
 			}
 		}
-		if !any {
-			for y := 0; y < roi.H; y++ {
-				out.Set(y, x, roi.At(y, x))
-			}
-		}
+	}
+	if !found {
+		return roi
 	}
 	return out
 }

@@ -9,7 +9,9 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/anogo/anogo/datasets/patch"
 	"github.com/anogo/anogo/datasets/phantom"
+	"github.com/anogo/anogo/sdk/data"
 	"github.com/anogo/anogo/sdk/dcgan"
 	"github.com/anogo/anogo/sdk/mapper"
 	"github.com/anogo/anogo/sdk/train"
@@ -238,5 +240,56 @@ func TestIdeal(t *testing.T) {
 	flat.Flatten = true
 	if _, err := Ideal(flat, d.Test, m); !errors.Is(err, ErrNoIdeal) {
 		t.Errorf("flattened scans: %v, want ErrNoIdeal", err)
+	}
+}
+
+// TestPatchesHoldNoVitreous cuts 32x32 and 64x64 training patches from
+// phantom scans with a foveal pit and a curved retina: the top row of every
+// patch must lie inside the retina in all of its columns, so that no patch
+// holds vitreous (the paper cuts from the extracted retina).
+func TestPatchesHoldNoVitreous(t *testing.T) {
+	src, err := phantom.Open("train=12,val=0,test=0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	roiOf := src.(interface {
+		ROI(data.Sample) (*data.Image, error)
+	})
+	scans := map[string]*data.Image{}
+	for s, err := range src.Samples(data.Train) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if scans[s.ID], err = roiOf.ROI(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, size := range []int{32, 64} {
+		cfg := tinyConfig()
+		cfg.PatchSize, cfg.Model.Size, cfg.PatchesPerImage, cfg.MaxTrain = size, 28, 64, 0
+		cfg.TestPerClass = 0
+		cfg.MaxTest = 1
+		d, err := PrepareSource(src, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad := 0
+		for _, s := range d.TrainSamples {
+			parent, y, x, err := patch.ParseID(s.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			roi := scans[parent]
+			for c := x; c < x+size; c++ {
+				if roi.At(y, c) == 0 {
+					bad++
+					t.Logf("%dx%d patch %s: top row outside the retina at column %d", size, size, s.ID, c)
+					break
+				}
+			}
+		}
+		if bad > 0 {
+			t.Errorf("%d of %d %dx%d patches start outside the retina", bad, len(d.TrainSamples), size, size)
+		}
 	}
 }

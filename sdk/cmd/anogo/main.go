@@ -372,7 +372,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintln(stdout, r.Table1)
 	if aucR, aucA, ok := r.IdealAUC(); ok {
-		fmt.Fprintf(stdout, "ideal reconstruction (the phantom's noise-free healthy anatomy in place of G(z)): image AUC R %.4f, A %.4f\n", aucR, aucA)
+		fmt.Fprintf(stdout, "ideal reconstruction (phantom.Ideal in place of G(z): no speckle, lesions healed): image AUC R %.4f, A %.4f\n", aucR, aucA)
 	}
 	if sized, ok, err := r.BySize(); err == nil && ok {
 		fmt.Fprintln(stdout, "image AUC by the number of annotated pixels in the anomalous patches:")
