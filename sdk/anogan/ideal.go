@@ -3,8 +3,6 @@ package anogan
 import (
 	"errors"
 	"fmt"
-	"runtime"
-	"sync"
 
 	"github.com/anogo/anogo/datasets"
 	"github.com/anogo/anogo/datasets/patch"
@@ -20,19 +18,20 @@ var ErrNoIdeal = errors.New("anogan: the source knows no ideal reconstruction of
 
 // Idealer is implemented by sources that know the ideal reconstruction of
 // their images: what a perfect model of normal appearance would give for
-// them (the phantom's noise-free healthy anatomy, phantom.Ideal).
+// them (the phantom's scan without speckle, its lesions healed:
+// phantom.Ideal).
 type Idealer interface {
 	Ideal(data.Sample) (*data.Image, error)
 }
 
 // Ideal scores the test samples against their ideal reconstruction
-// instead of G(z): R (Eq. 3) and A (Eq. 6, with D's features of m and the
-// mapping's λ) as AnoGAN would score them if its generator and mapping were
-// perfect. For a residual score this is the ceiling on the source: no
-// model can reconstruct the speckle it has not seen. The source named by
-// cfg.Data must be an Idealer (the phantom) and the samples its test
-// patches or images as Prepare made them; flattened scans are not
-// supported (ErrNoIdeal).
+// instead of G(z): R (Eq. 3), D (Eq. 4, with the features of m's
+// discriminator) and A (Eq. 6, with the mapping's λ), as AnoGAN would score
+// them if its generator and mapping were perfect: the ceiling of the
+// paper's scores on the source, since no model can reconstruct speckle it
+// has not seen. The source named by cfg.Data must be an Idealer (the
+// phantom) and the samples its test patches or images as Prepare made them;
+// flattened scans are not supported (ErrNoIdeal).
 func Ideal(cfg Config, test []data.Sample, m *dcgan.Model) ([]score.Result, error) {
 	src, err := datasets.Open(cfg.Data)
 	if err != nil {
@@ -42,14 +41,13 @@ func Ideal(cfg Config, test []data.Sample, m *dcgan.Model) ([]score.Result, erro
 	if !ok || cfg.Flatten {
 		return nil, ErrNoIdeal
 	}
-	// Each scan's ideal image once, several scans at a time.
+	// Each scan's ideal image once.
 	type cut struct {
 		parent string
 		y, x   int
 	}
 	cuts := make([]cut, len(test))
-	var parents []string
-	seen := map[string]bool{}
+	ideal := map[string]*data.Image{}
 	for i, s := range test {
 		c := cut{parent: s.ID}
 		if cfg.PatchSize > 0 {
@@ -58,35 +56,10 @@ func Ideal(cfg Config, test []data.Sample, m *dcgan.Model) ([]score.Result, erro
 			}
 		}
 		cuts[i] = c
-		if !seen[c.parent] {
-			seen[c.parent] = true
-			parents = append(parents, c.parent)
-		}
-	}
-	ideal := make(map[string]*data.Image, len(parents))
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	errs := make([]error, len(parents))
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for j, p := range parents {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			im, err := id.Ideal(data.Sample{ID: p})
-			if err != nil {
-				errs[j] = fmt.Errorf("anogan: %w", err)
-				return
+		if ideal[c.parent] == nil {
+			if ideal[c.parent], err = id.Ideal(data.Sample{ID: c.parent}); err != nil {
+				return nil, fmt.Errorf("anogan: %w", err)
 			}
-			mu.Lock()
-			ideal[p] = im
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
 		}
 	}
 	size := cfg.Model.Size
