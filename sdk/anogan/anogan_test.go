@@ -293,3 +293,52 @@ func TestPatchesHoldNoVitreous(t *testing.T) {
 		}
 	}
 }
+
+// TestSeeds runs a tiny setting with two seeds: one row per seed that
+// matches a run with that seed alone, and a summary of their mean, sd, min
+// and max.
+func TestSeeds(t *testing.T) {
+	cfg := tinyConfig()
+	cfg.Data = "phantom:train=10,val=2,test=10"
+	cfg.Ideal = true
+	cfg.Out = t.TempDir()
+	per, sum, err := Seeds(context.Background(), cfg, []uint64{1, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"seed", "AnoGAN", "GAN_R", "P_D", "aCAE", "ideal_R", "ideal_A"}
+	if got := per.Names(); !slices.Equal(got, want) {
+		t.Fatalf("columns %v, want %v", got, want)
+	}
+	if rows, _ := per.Dims(); rows != 2 {
+		t.Fatalf("%d rows, want 2", rows)
+	}
+	alone := cfg.WithSeed(2)
+	alone.Out = ""
+	r, err := Run(context.Background(), alone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := per.Col("AnoGAN").Float()[1], r.Table1.Col("auc").Float()[0]; got != want {
+		t.Errorf("seed 2: AnoGAN %v in Seeds, %v alone", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Out, "seed2", "table1.csv")); err != nil {
+		t.Errorf("seed 2's outputs: %v", err)
+	}
+	if rows, _ := sum.Dims(); rows != len(want)-1 || sum.Col("method").Records()[0] != "AnoGAN" {
+		t.Fatalf("summary:\n%v", sum)
+	}
+	for i, m := range sum.Col("method").Records() {
+		v := per.Col(m).Float()
+		mean := (v[0] + v[1]) / 2
+		sd := math.Abs(v[0]-v[1]) / math.Sqrt2
+		row := sum.Subset(i)
+		if math.Abs(row.Col("mean").Float()[0]-mean) > 1e-12 || math.Abs(row.Col("sd").Float()[0]-sd) > 1e-12 ||
+			row.Col("min").Float()[0] != min(v[0], v[1]) || row.Col("max").Float()[0] != max(v[0], v[1]) {
+			t.Errorf("%s: summary %v, values %v", m, row, v)
+		}
+	}
+	if _, _, err := Seeds(context.Background(), cfg, nil); err == nil {
+		t.Error("no seeds: no error")
+	}
+}

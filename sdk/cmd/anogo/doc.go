@@ -8,6 +8,8 @@
 //	anogo score [flags] -model model.ckpt -out scores.csv
 //	anogo eval  -scores scores.csv [-out table1.csv]
 //	anogo demo  [-out out/demo] [-reuse]   the whole experiment on the phantom
+//	anogo seeds [-seeds 1-8] [-out out/seeds] [-reuse]
+//	                                       the experiment once per seed: AUCs, mean, sd
 //
 // SOURCE is one of the data source specs of package datasets:
 // phantom[:k=v,...], medmnist:PATH.npz, idx:DIR:class=K,
@@ -21,4 +23,10 @@
 // the test patches scored against the phantom's ideal reconstruction
 // (anogan.Ideal), the ceiling of the residual score. -reuse scores again
 // with the models already in -out when their training.json matches.
+//
+// seeds runs the experiment (the demo setting unless -setting says
+// otherwise) once per seed into -out/seed<N> and writes seeds.csv (the
+// image AUC of every method per seed) and seeds_summary.csv (mean, sample
+// standard deviation, min and max per method): a single run of a small
+// test set moves by a few hundredths with the seed.
 package main

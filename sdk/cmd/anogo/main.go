@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-gota/gota/dataframe"
@@ -33,6 +35,7 @@ commands:
   score          map and score test images; writes a scores CSV
   eval           Table 1 (precision, recall, sensitivity, specificity at Youden's cut-off, AUC) from a scores CSV
   demo           the whole AnoGAN experiment on the embedded OCT phantom
+  seeds          the experiment once per seed; the AUCs per seed and their mean and sd
 
 Run "anogo <command> -h" for the flags of a command.
 `
@@ -66,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdEval(rest, stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, rest, stdout, stderr)
+	case "seeds":
+		return cmdSeeds(ctx, rest, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -165,7 +170,7 @@ func settings(fs *flag.FlagSet, defaultSetting string) func() (anogan.Config, er
 		set(&cfg.Mapping.Restarts, *starts)
 		setNonNeg(&cfg.ACAESteps, *acaeSteps)
 		if *seed > 0 {
-			cfg.Seed, cfg.Train.Seed, cfg.Mapping.Seed = *seed, *seed, *seed
+			cfg = cfg.WithSeed(*seed)
 		}
 		cfg.Contaminated = *contaminated
 		switch *flatten {
@@ -381,6 +386,70 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "wrote %s/{table1.csv,auc_by_size.csv,scores.csv,train_scores.csv,ideal_scores.csv,model.ckpt,acae.ckpt,figures/} in %s\n",
 		cfg.Out, time.Since(t0).Round(time.Second))
 	return nil
+}
+
+func cmdSeeds(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("seeds", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	resolve := settings(fs, "demo")
+	list := fs.String("seeds", "1-8", "seeds to run: a range 1-8, a list 1,2,5, or both (1-3,7)")
+	out := fs.String("out", filepath.Join("out", "seeds"), "output directory: seeds.csv, seeds_summary.csv and one folder seed<N> per run")
+	reuse := fs.Bool("reuse", false, "load each seed's models from its folder when they were trained with the same settings")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	seeds, err := parseSeeds(*list)
+	if err != nil {
+		return err
+	}
+	cfg, err := resolve()
+	if err != nil {
+		return err
+	}
+	cfg.Out, cfg.Reuse = *out, *reuse
+	t0 := time.Now()
+	fmt.Fprintf(stdout, "anogo seeds: AnoGAN on %s, %v, %d training steps, seeds %v -> %s\n", cfg.Data, cfg.Model, cfg.Steps, seeds, cfg.Out)
+	per, sum, err := anogan.Seeds(ctx, cfg, seeds, progress("training"))
+	if err != nil {
+		return err
+	}
+	if err := metrics.WriteCSV(per, filepath.Join(cfg.Out, "seeds.csv")); err != nil {
+		return err
+	}
+	if err := metrics.WriteCSV(sum, filepath.Join(cfg.Out, "seeds_summary.csv")); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "image AUC per seed:")
+	fmt.Fprintln(stdout, per)
+	fmt.Fprintln(stdout, sum)
+	fmt.Fprintf(stdout, "wrote %s/{seeds.csv,seeds_summary.csv,seed<N>/} in %s\n", cfg.Out, time.Since(t0).Round(time.Second))
+	return nil
+}
+
+// parseSeeds reads a list of seeds: comma-separated numbers and ranges
+// ("1-8", "1,2,5", "1-3,7"); seeds are positive, a seed appears once.
+func parseSeeds(s string) ([]uint64, error) {
+	var out []uint64
+	seen := map[uint64]bool{}
+	for part := range strings.SplitSeq(s, ",") {
+		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
+		a, err := strconv.ParseUint(lo, 10, 64)
+		b := a
+		if err == nil && isRange {
+			b, err = strconv.ParseUint(hi, 10, 64)
+		}
+		if err != nil || a == 0 || b < a || b-a >= 10000 {
+			return nil, fmt.Errorf("-seeds %q: %q is not a positive seed or range (want e.g. 1-8 or 1,2,5)", s, part)
+		}
+		for v := a; v <= b; v++ {
+			if seen[v] {
+				return nil, fmt.Errorf("-seeds %q: seed %d appears twice", s, v)
+			}
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out, nil
 }
 
 // starts describes the mapping's starts per query when there is more than

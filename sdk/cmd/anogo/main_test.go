@@ -121,9 +121,41 @@ func TestErrors(t *testing.T) {
 		{"train", "-size", "48"},
 		{"eval", "-scores", "/nonexistent.csv"},
 		{"score", "-model", "/nonexistent.ckpt"},
+		{"seeds", "-seeds", "0-3"},
+		{"seeds", "-seeds", "3-1"},
+		{"seeds", "-seeds", "1,1"},
+		{"seeds", "-seeds", "x"},
 	} {
 		if err := run(ctx, args, &out, &errb); err == nil {
 			t.Errorf("case %d %v: no error", i, args)
 		}
+	}
+}
+
+// TestSeeds runs two seeds of a tiny phantom setting and reads back the
+// tables anogo seeds writes.
+func TestSeeds(t *testing.T) {
+	dir := t.TempDir()
+	args := append(append([]string{"seeds"}, tiny...), "-data", "phantom:train=6,val=2,test=6", "-patch", "32",
+		"-test-per-class", "4", "-seeds", "3,5", "-out", dir)
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), args, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	per, err := os.ReadFile(filepath.Join(dir, "seeds.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(per)), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "seed,AnoGAN,GAN_R,P_D,aCAE") ||
+		!strings.HasPrefix(lines[1], "3,") || !strings.HasPrefix(lines[2], "5,") {
+		t.Errorf("seeds.csv:\n%s", per)
+	}
+	sum, err := os.ReadFile(filepath.Join(dir, "seeds_summary.csv"))
+	if err != nil || !strings.HasPrefix(string(sum), "method,mean,sd,min,max\nAnoGAN,") {
+		t.Errorf("seeds_summary.csv (%v):\n%s", err, sum)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "seed5", "scores.csv")); err != nil {
+		t.Error(err)
 	}
 }
