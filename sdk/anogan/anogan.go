@@ -540,7 +540,7 @@ func Run(ctx context.Context, cfg Config, hooks ...train.Hook) (*Report, error) 
 	if cfg.Ideal {
 		r.Ideal, err = Ideal(cfg, d.Test, r.GAN)
 		if errors.Is(err, ErrNoIdeal) {
-			fmt.Fprintf(os.Stderr, "anogan: no ideal reconstruction for %s; skipped\n", cfg.Data)
+			fmt.Fprintf(os.Stderr, "%v: %s; the ideal reconstruction is skipped\n", err, cfg.Data)
 		} else if err != nil {
 			return nil, err
 		}
