@@ -140,7 +140,7 @@ func TestQuickstart(t *testing.T) {
 	}
 
 	// 100's last cell: the phantom's ideal reconstruction beside the model.
-	if r.Ideal, err = anogan.Ideal(r.Config, r.Data.Test, r.GAN); err != nil {
+	if r.Ideal, err = anogan.Ideal(r.Config, r.Data, r.GAN); err != nil {
 		t.Fatal(err)
 	}
 	if aucR, aucA, ok := r.IdealAUC(); !ok || !(aucR > 0.5 && aucR <= 1) || !(aucA > 0.5 && aucA <= 1) {

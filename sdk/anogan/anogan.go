@@ -156,6 +156,9 @@ type Data struct {
 	Train        []*data.Image
 	TrainSamples []data.Sample
 	Test         []data.Sample
+	// ideal is the source when it knows the ideal reconstruction of its
+	// images (Ideal), else nil.
+	ideal Idealer
 }
 
 // Prepare reads cfg.Data and returns training images and test samples at
@@ -209,6 +212,9 @@ func PrepareSource(src data.Source, cfg Config) (*Data, error) {
 		trainSrc = patch.NewSource(src, popt)
 	}
 	d := &Data{}
+	if id, ok := src.(Idealer); ok {
+		d.ideal = id
+	}
 	for s, err := range trainSrc.Samples(data.Train) {
 		if err != nil {
 			return nil, err
@@ -538,7 +544,7 @@ func Run(ctx context.Context, cfg Config, hooks ...train.Hook) (*Report, error) 
 		}
 	}
 	if cfg.Ideal {
-		r.Ideal, err = Ideal(cfg, d.Test, r.GAN)
+		r.Ideal, err = Ideal(cfg, d, r.GAN)
 		if errors.Is(err, ErrNoIdeal) {
 			fmt.Fprintf(os.Stderr, "%v: %s; the ideal reconstruction is skipped\n", err, cfg.Data)
 		} else if err != nil {

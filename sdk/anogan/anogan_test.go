@@ -209,7 +209,7 @@ func TestIdeal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Ideal(cfg, d.Test, m)
+	res, err := Ideal(cfg, d, m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,8 +238,15 @@ func TestIdeal(t *testing.T) {
 	}
 	flat := cfg
 	flat.Flatten = true
-	if _, err := Ideal(flat, d.Test, m); !errors.Is(err, ErrNoIdeal) {
+	fd, err := Prepare(flat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Ideal(flat, fd, m); !errors.Is(err, ErrNoIdeal) {
 		t.Errorf("flattened scans: %v, want ErrNoIdeal", err)
+	}
+	if _, err := Ideal(cfg, &Data{Test: d.Test}, m); !errors.Is(err, ErrNoIdeal) {
+		t.Errorf("data not made by Prepare: %v, want ErrNoIdeal", err)
 	}
 }
 

@@ -11,8 +11,16 @@
 //	                Ahat, PD, aCAE (the aCAE's A)
 //	table1.csv      method,precision,recall,sensitivity,specificity,auc for
 //	                AnoGAN (A), GAN_R (Ahat), P_D (PD) and aCAE
+//	auc_by_size.csv image AUC of every method by the number of annotated
+//	                pixels in the anomalous patches (data with pixel masks)
+//	ideal_scores.csv with Config.Ideal on the phantom: R, D, A of every test
+//	                patch against the phantom's ideal reconstruction (Ideal),
+//	                what AnoGAN would score with a perfect generator
 //	model.ckpt      the trained DCGAN (package checkpoint's format)
 //	acae.ckpt       the trained aCAE
+//
+// Seeds runs the experiment once per seed and tabulates the AUCs and their
+// mean and standard deviation.
 //
 // Settings come in three sizes: Small (tests and notebooks' default),
 // Demo (make demo: minutes on two cores) and Paper (the paper's 64x64 DCGAN,

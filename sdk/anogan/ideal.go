@@ -4,16 +4,15 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/anogo/anogo/datasets"
 	"github.com/anogo/anogo/datasets/patch"
 	"github.com/anogo/anogo/sdk/data"
 	"github.com/anogo/anogo/sdk/dcgan"
 	"github.com/anogo/anogo/sdk/score"
 )
 
-// ErrNoIdeal is Ideal's error for a source without ideal reconstructions
-// (every source but the phantom) or flattened scans; Run then skips
-// Config.Ideal.
+// ErrNoIdeal is Ideal's error for data whose source has no ideal
+// reconstructions (every source but the phantom, flattened scans too); Run
+// then skips Config.Ideal.
 var ErrNoIdeal = errors.New("anogan: the source knows no ideal reconstruction of its images (only the phantom, unflattened, does)")
 
 // Idealer is implemented by sources that know the ideal reconstruction of
@@ -24,23 +23,21 @@ type Idealer interface {
 	Ideal(data.Sample) (*data.Image, error)
 }
 
-// Ideal scores the test samples against their ideal reconstruction
+// Ideal scores the test samples of d against their ideal reconstruction
 // instead of G(z): R (Eq. 3), D (Eq. 4, with the features of m's
 // discriminator) and A (Eq. 6, with the mapping's λ), as AnoGAN would score
 // them if its generator and mapping were perfect: the ceiling of the
 // paper's scores on the source, since no model can reconstruct speckle it
-// has not seen. The source named by cfg.Data must be an Idealer (the
-// phantom) and the samples its test patches or images as Prepare made them;
-// flattened scans are not supported (ErrNoIdeal).
-func Ideal(cfg Config, test []data.Sample, m *dcgan.Model) ([]score.Result, error) {
-	src, err := datasets.Open(cfg.Data)
-	if err != nil {
-		return nil, err
-	}
-	id, ok := src.(Idealer)
-	if !ok || cfg.Flatten {
+// has not seen. d must come from Prepare (or PrepareSource) with cfg, from
+// a source that is an Idealer (the phantom; not flattened): otherwise the
+// error is ErrNoIdeal.
+func Ideal(cfg Config, d *Data, m *dcgan.Model) ([]score.Result, error) {
+	id := d.ideal
+	if id == nil {
 		return nil, ErrNoIdeal
 	}
+	test := d.Test
+	var err error
 	// Each scan's ideal image once.
 	type cut struct {
 		parent string

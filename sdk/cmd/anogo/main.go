@@ -407,6 +407,7 @@ func cmdSeeds(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	cfg.Out, cfg.Reuse = *out, *reuse
+	cfg.Mapping.Progress = mapProgress("mapping (query-steps)")
 	t0 := time.Now()
 	fmt.Fprintf(stdout, "anogo seeds: AnoGAN on %s, %v, %d training steps, seeds %v -> %s\n", cfg.Data, cfg.Model, cfg.Steps, seeds, cfg.Out)
 	per, sum, err := anogan.Seeds(ctx, cfg, seeds, progress("training"))
