@@ -379,12 +379,19 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if aucR, aucA, ok := r.IdealAUC(); ok {
 		fmt.Fprintf(stdout, "ideal reconstruction (phantom.Ideal in place of G(z): no speckle, lesions healed): image AUC R %.4f, A %.4f\n", aucR, aucA)
 	}
+	files := "table1.csv,scores.csv,train_scores.csv"
 	if sized, ok, err := r.BySize(); err == nil && ok {
 		fmt.Fprintln(stdout, "image AUC by the number of annotated pixels in the anomalous patches:")
 		fmt.Fprintln(stdout, sized)
+		files += ",auc_by_size.csv"
 	}
-	fmt.Fprintf(stdout, "wrote %s/{table1.csv,auc_by_size.csv,scores.csv,train_scores.csv,ideal_scores.csv,model.ckpt,acae.ckpt,figures/} in %s\n",
-		cfg.Out, time.Since(t0).Round(time.Second))
+	if len(r.Ideal) > 0 {
+		files += ",ideal_scores.csv"
+	}
+	if r.ACAE != nil {
+		files += ",acae.ckpt"
+	}
+	fmt.Fprintf(stdout, "wrote %s/{%s,model.ckpt,figures/} in %s\n", cfg.Out, files, time.Since(t0).Round(time.Second))
 	return nil
 }
 
