@@ -1,26 +1,23 @@
 package anogan
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
-	"math"
 	"os"
 	"path/filepath"
 
 	"github.com/go-gota/gota/dataframe"
+	"github.com/go-gota/gota/series"
 
-	"github.com/anogo/anogo/datasets"
-	"github.com/anogo/anogo/datasets/patch"
 	"github.com/anogo/anogo/sdk/acae"
 	"github.com/anogo/anogo/sdk/data"
 	"github.com/anogo/anogo/sdk/dcgan"
+	"github.com/anogo/anogo/sdk/detector"
+	"github.com/anogo/anogo/sdk/experiment"
 	"github.com/anogo/anogo/sdk/mapper"
 	"github.com/anogo/anogo/sdk/metrics"
+	"github.com/anogo/anogo/sdk/prep"
 	"github.com/anogo/anogo/sdk/score"
 	"github.com/anogo/anogo/sdk/train"
 )
@@ -150,179 +147,28 @@ func Setting(name string) (Config, error) {
 	return Config{}, fmt.Errorf("anogan: unknown setting %q (small, demo or paper)", name)
 }
 
-// Data is what Prepare reads: training images of Model.Size, the same as
-// samples (for scoring a few of them), and the test samples.
-type Data struct {
-	Train        []*data.Image
-	TrainSamples []data.Sample
-	Test         []data.Sample
-	// ideal is the source when it knows the ideal reconstruction of its
-	// images (Ideal), else nil.
-	ideal Idealer
+// Data is what Prepare returns: the training images at Model.Size, the
+// same as samples, the validation split, the test samples and, for patches,
+// the whole test scans (prep.Data).
+type Data = prep.Data
+
+// Prep returns the data preparation of c (package prep).
+func (c Config) Prep() prep.Config {
+	return prep.Config{
+		Data: c.Data, Size: c.Model.Size,
+		PatchSize: c.PatchSize, PatchesPerImage: c.PatchesPerImage, MaxTrain: c.MaxTrain,
+		TestPerClass: c.TestPerClass, MaxTest: c.MaxTest, TestPatchesPerImage: c.TestPatchesPerImage,
+		TrainScored: c.TrainScored, Flatten: c.Flatten, Contaminated: c.Contaminated, Seed: c.Seed,
+	}
 }
 
 // Prepare reads cfg.Data and returns training images and test samples at
-// the model's size.
-func Prepare(cfg Config) (*Data, error) {
-	src, err := datasets.Open(cfg.Data)
-	if err != nil {
-		return nil, err
-	}
-	return PrepareSource(src, cfg)
-}
+// the model's size (prep.Prepare with cfg.Prep()).
+func Prepare(cfg Config) (*Data, error) { return prep.Prepare(cfg.Prep()) }
 
 // PrepareSource is Prepare for a source already opened.
 func PrepareSource(src data.Source, cfg Config) (*Data, error) {
-	size := cfg.Model.Size
-	if cfg.Flatten {
-		f, err := patch.NewFlattened(src, 4)
-		if err != nil {
-			return nil, fmt.Errorf("anogan: %w", err)
-		}
-		src = f
-	}
-	var popt patch.Options
-	patched := cfg.PatchSize > 0
-	if patched {
-		popt = patch.Options{Size: cfg.PatchSize, Resize: size, K: cfg.PatchesPerImage, Seed: cfg.Seed}
-		if r, ok := src.(patch.ROIer); ok {
-			popt.InROI = true
-			popt.ROI = func(s data.Sample) (*data.Image, error) {
-				roi, err := r.ROI(s)
-				if err != nil {
-					return nil, err
-				}
-				return belowTop(roi, cfg.PatchSize), nil
-			}
-		}
-	}
-	fit := func(s data.Sample) data.Sample {
-		if s.Image.H == size && s.Image.W == size {
-			return s
-		}
-		out := s
-		out.Image = patch.Resize(s.Image, size, size)
-		if s.Mask != nil {
-			out.Mask = patch.ResizeNearest(s.Mask, size, size)
-		}
-		return out
-	}
-	var trainSrc data.Source = src
-	if patched {
-		trainSrc = patch.NewSource(src, popt)
-	}
-	d := &Data{}
-	if id, ok := src.(Idealer); ok {
-		d.ideal = id
-	}
-	for s, err := range trainSrc.Samples(data.Train) {
-		if err != nil {
-			return nil, err
-		}
-		if s.Label == data.Anomalous && !cfg.Contaminated {
-			continue
-		}
-		s = fit(s)
-		d.Train = append(d.Train, s.Image)
-		d.TrainSamples = append(d.TrainSamples, s)
-		if cfg.MaxTrain > 0 && len(d.Train) >= cfg.MaxTrain {
-			break
-		}
-	}
-	if len(d.Train) == 0 {
-		return nil, fmt.Errorf("anogan: %s has no normal training images", src.Name())
-	}
-	if cfg.TestPerClass > 0 {
-		var test []data.Sample
-		var err error
-		if patched {
-			topt := popt
-			topt.K = cfg.TestPatchesPerImage
-			if topt.K <= 0 {
-				topt.K = 16
-			}
-			test, err = patch.Balanced(src, data.Test, cfg.TestPerClass, topt)
-		} else {
-			test, err = balanced(src, cfg.TestPerClass)
-		}
-		if err != nil {
-			return nil, err
-		}
-		for _, s := range test {
-			d.Test = append(d.Test, fit(s))
-		}
-	} else {
-		var testSrc data.Source = src
-		if patched {
-			testSrc = patch.NewSource(src, popt)
-		}
-		for s, err := range testSrc.Samples(data.Test) {
-			if err != nil {
-				return nil, err
-			}
-			d.Test = append(d.Test, fit(s))
-			if cfg.MaxTest > 0 && len(d.Test) >= cfg.MaxTest {
-				break
-			}
-		}
-	}
-	return d, nil
-}
-
-// belowTop narrows a region of interest (the retina) to the centres of the
-// size x size patches whose top row lies inside the region in every one of
-// their columns and whose centre lies inside it, so that patches hold
-// retina (and what lies below it) but no vitreous: the paper cuts its
-// patches from the extracted retina (Sec. 3). A patch centred at (y, x)
-// has its top-left corner at (y - size/2, x - size/2), as package patch
-// places it. When no centre qualifies (a retina too curved or thin for the
-// patch size), the region is returned unchanged.
-func belowTop(roi *data.Image, size int) *data.Image {
-	out := data.NewImage(roi.H, roi.W)
-	half := size / 2
-	inside := make([]int, roi.W+1) // inside[x]: columns < x of row r in the region
-	found := false
-	for r := 0; r+size <= roi.H; r++ {
-		for x := range roi.W {
-			inside[x+1] = inside[x]
-			if roi.At(r, x) > 0 {
-				inside[x+1]++
-			}
-		}
-		y := r + half
-		for x := half; x-half+size <= roi.W; x++ {
-			if inside[x-half+size]-inside[x-half] == size && roi.At(y, x) > 0 {
-				out.Set(y, x, 1)
-				found = true
-			}
-		}
-	}
-	if !found {
-		return roi
-	}
-	return out
-}
-
-func balanced(src data.Source, perClass int) ([]data.Sample, error) {
-	var normal, anomalous []data.Sample
-	for s, err := range src.Samples(data.Test) {
-		if err != nil {
-			return nil, err
-		}
-		switch {
-		case s.Label == data.Normal && len(normal) < perClass:
-			normal = append(normal, s)
-		case s.Label == data.Anomalous && len(anomalous) < perClass:
-			anomalous = append(anomalous, s)
-		}
-		if len(normal) == perClass && len(anomalous) == perClass {
-			break
-		}
-	}
-	if len(normal) == 0 || len(anomalous) == 0 {
-		return nil, fmt.Errorf("anogan: test split of %s has %d normal and %d anomalous images; both are needed", src.Name(), len(normal), len(anomalous))
-	}
-	return append(normal, anomalous...), nil
+	return prep.PrepareSource(src, cfg.Prep())
 }
 
 // TrainGAN trains a DCGAN on d.Train. ckpt, when not empty, receives
@@ -482,6 +328,9 @@ type Report struct {
 	// reconstruction (Config.Ideal), in the order of Test.
 	Ideal  []score.Result
 	Table1 dataframe.DataFrame
+	// Experiment is the runner's report: the runs of anogan and acae and
+	// their results table (image and pixel level).
+	Experiment *experiment.Report
 }
 
 // IdealAUC returns the image AUC of the ideal reconstruction's R and A
@@ -494,53 +343,65 @@ func (r *Report) IdealAUC() (aucR, aucA float64, ok bool) {
 	return metrics.AUC(score.Column(r.Ideal, score.R), labels), metrics.AUC(score.Column(r.Ideal, score.A), labels), true
 }
 
-// Run runs the whole experiment and, when cfg.Out is set, writes
-// scores.csv, train_scores.csv, table1.csv, model.ckpt and acae.ckpt there.
-// hooks are called at every training step of both models.
+// ACAESettings returns the settings of the aCAE baseline in c: the
+// DCGAN's shape and optimiser, ACAESteps steps, the mapping's λ.
+func (c Config) ACAESettings() *acae.Settings {
+	return &acae.Settings{Model: c.Model, Train: acae.TrainConfig{TrainConfig: c.Train}, Steps: c.ACAESteps,
+		Lambda: c.Mapping.Lambda, SeedOffset: 100}
+}
+
+// Experiment returns the experiment.Config that Run runs: the methods
+// anogan and (with ACAESteps) acae with c's settings, on c.Prep(), with
+// their models in c.Out/models.
+func (c Config) Experiment(hooks ...train.Hook) experiment.Config {
+	methods := []string{Method}
+	settings := map[string]any{Method: c.Settings()}
+	if c.ACAESteps > 0 {
+		methods = append(methods, acae.Method)
+		settings[acae.Method] = c.ACAESettings()
+	}
+	e := experiment.Config{Data: c.Prep(), Methods: methods, Settings: settings, Out: c.Out, Reuse: c.Reuse}
+	if len(hooks) > 0 {
+		e.Progress = func(string) []train.Hook { return hooks }
+	}
+	return e
+}
+
+// Run runs the whole experiment through the experiment runner (anogan and
+// acae on c.Prep()) and, when cfg.Out is set, writes scores.csv,
+// train_scores.csv, table1.csv, results.csv (image and pixel level, one
+// row per method) and the models (models/anogan/seed<N>/model.ckpt,
+// models/acae/seed<N>/acae.ckpt) there. hooks are called at every training
+// step of both models.
 func Run(ctx context.Context, cfg Config, hooks ...train.Hook) (*Report, error) {
-	d, err := Prepare(cfg)
+	exp, err := experiment.Run(ctx, cfg.Experiment(hooks...))
 	if err != nil {
 		return nil, err
 	}
-	out := func(name string) string {
-		if cfg.Out == "" {
-			return ""
-		}
-		return filepath.Join(cfg.Out, name)
-	}
-	if cfg.Out != "" {
-		if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-			return nil, err
-		}
-	}
-	r := &Report{Config: cfg, Data: d}
-	reused := false
-	if cfg.Reuse && cfg.Out != "" {
-		if r.GAN, r.ACAE, reused = load(cfg, d); reused {
-			fmt.Fprintf(os.Stderr, "anogan: reusing the models trained with the same settings in %s\n", cfg.Out)
-		}
-	}
-	if !reused {
-		if r.GAN, err = TrainGAN(ctx, cfg, d, out("model.ckpt"), hooks...); err != nil {
-			return nil, err
-		}
-		if cfg.ACAESteps > 0 {
-			if r.ACAE, err = TrainACAE(ctx, cfg, d, out("acae.ckpt"), hooks...); err != nil {
-				return nil, err
-			}
-		}
-		if cfg.Out != "" {
-			if err := saveSettings(cfg, d); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if r.Test, err = Score(ctx, cfg, r.GAN, r.ACAE, d.Test); err != nil {
+	if err := cfg.Model.Validate(); err != nil {
 		return nil, err
 	}
+	gr := exp.Runs[0]
+	d := gr.Data
+	r := &Report{Config: cfg, Data: d, Experiment: exp, GAN: gr.Model.Detector.(*Detector).GAN, Test: gr.Test}
+	models := []*detector.Model{gr.Model}
+	if len(exp.Runs) > 1 {
+		ar := exp.Runs[1]
+		r.ACAE = ar.Model.Detector.(*acae.Detector).AE
+		models = append(models, ar.Model)
+		merge(r.Test, ar.Test)
+	}
 	if n := min(cfg.TrainScored, len(d.TrainSamples)); n > 0 {
-		if r.TrainScored, err = Score(ctx, cfg, r.GAN, r.ACAE, d.TrainSamples[:n]); err != nil {
-			return nil, err
+		for i, m := range models {
+			res, err := m.Score(ctx, d.TrainSamples[:n])
+			if err != nil {
+				return nil, err
+			}
+			if i == 0 {
+				r.TrainScored = res
+			} else {
+				merge(r.TrainScored, res)
+			}
 		}
 	}
 	if cfg.Ideal {
@@ -560,6 +421,27 @@ func Run(ctx context.Context, cfg Config, hooks ...train.Hook) (*Report, error) 
 	return r, nil
 }
 
+// merge puts the aCAE's anomaly score into the column "aCAE" of res.
+func merge(res, ae []score.Result) {
+	for i := range res {
+		res[i].Scores[ACAEColumn] = ae[i].Scores[score.A]
+	}
+}
+
+// PixelLevel returns the pixel AUROC and best Dice of AnoGAN's residual
+// maps (and the aCAE's) on the whole test scans, from the experiment's
+// results (NaN-free rows only), or ok false when the source has no masks.
+func (r *Report) PixelLevel() (df dataframe.DataFrame, ok bool) {
+	if r.Experiment == nil {
+		return df, false
+	}
+	df = r.Experiment.Results.Filter(dataframe.F{Colname: "pixel_auc", Comparator: series.Neq, Comparando: ""})
+	if df.Err != nil || df.Nrow() == 0 {
+		return df, false
+	}
+	return df.Select([]string{"method", "auc", "pixel_auc", "dice"}), true
+}
+
 // Write writes the report's tables under dir: scores.csv, train_scores.csv,
 // table1.csv, ideal_scores.csv (with Config.Ideal) and, when the test
 // samples have pixel masks, auc_by_size.csv.
@@ -576,6 +458,11 @@ func (r *Report) Write(dir string) error {
 	if err := metrics.WriteCSV(r.Table1, filepath.Join(dir, "table1.csv")); err != nil {
 		return err
 	}
+	if r.Experiment != nil {
+		if err := r.Experiment.Write(dir); err != nil {
+			return err
+		}
+	}
 	if len(r.Ideal) > 0 {
 		if err := metrics.WriteCSV(score.Table(r.Ideal, score.R, score.D, score.A), filepath.Join(dir, "ideal_scores.csv")); err != nil {
 			return err
@@ -587,58 +474,4 @@ func (r *Report) Write(dir string) error {
 		return err
 	}
 	return metrics.WriteCSV(sized, filepath.Join(dir, "auc_by_size.csv"))
-}
-
-// trainingSettings are the settings that determine the trained models,
-// with a digest of the training images, so that a change of the data (or
-// of the phantom's generator) is not mistaken for the same run.
-func trainingSettings(cfg Config, d *Data) ([]byte, error) {
-	c := cfg
-	c.Mapping = mapper.Iterative{}
-	c.TestPerClass, c.MaxTest, c.TestPatchesPerImage, c.TrainScored = 0, 0, 0, 0
-	h := fnv.New64a()
-	var b [4]byte
-	for _, im := range d.Train {
-		for _, v := range im.Pix {
-			binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
-			h.Write(b[:])
-		}
-	}
-	return json.MarshalIndent(struct {
-		Config
-		Images int    `json:"training_images"`
-		Digest uint64 `json:"training_digest"`
-	}{c, len(d.Train), h.Sum64()}, "", "  ")
-}
-
-func saveSettings(cfg Config, d *Data) error {
-	b, err := trainingSettings(cfg, d)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(cfg.Out, "training.json"), b, 0o644)
-}
-
-// load returns the models in cfg.Out if they were trained with cfg's
-// settings.
-func load(cfg Config, d *Data) (*dcgan.Model, *acae.Model, bool) {
-	want, err := trainingSettings(cfg, d)
-	if err != nil {
-		return nil, nil, false
-	}
-	got, err := os.ReadFile(filepath.Join(cfg.Out, "training.json"))
-	if err != nil || !bytes.Equal(got, want) {
-		return nil, nil, false
-	}
-	g, err := dcgan.Load(filepath.Join(cfg.Out, "model.ckpt"))
-	if err != nil {
-		return nil, nil, false
-	}
-	var a *acae.Model
-	if cfg.ACAESteps > 0 {
-		if a, err = acae.Load(filepath.Join(cfg.Out, "acae.ckpt")); err != nil {
-			return nil, nil, false
-		}
-	}
-	return g, a, true
 }

@@ -124,7 +124,8 @@ func TestRunReuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := steps
-	for _, f := range []string{"scores.csv", "train_scores.csv", "table1.csv", "auc_by_size.csv", "ideal_scores.csv", "model.ckpt", "acae.ckpt", "training.json"} {
+	for _, f := range []string{"scores.csv", "train_scores.csv", "table1.csv", "auc_by_size.csv", "ideal_scores.csv", "results.csv", "scans.csv",
+		"models/anogan/seed1/model.ckpt", "models/anogan/seed1/method.json", "models/acae/seed1/acae.ckpt", "models/acae/seed1/method.json"} {
 		if _, err := os.Stat(filepath.Join(cfg.Out, f)); err != nil {
 			t.Errorf("missing output: %v", err)
 		}
@@ -140,6 +141,14 @@ func TestRunReuse(t *testing.T) {
 		if r1.Test[i].Scores["A"] != r2.Test[i].Scores["A"] {
 			t.Fatalf("%s: A %v then %v", r1.Test[i].ID, r1.Test[i].Scores["A"], r2.Test[i].Scores["A"])
 		}
+	}
+	// Pixel level: AnoGAN's and the aCAE's stitched maps of whole scans.
+	px, ok := r2.PixelLevel()
+	if !ok {
+		t.Fatalf("no pixel-level results: %v", r2.Experiment.Results)
+	}
+	if got := px.Col("method").Records(); !slices.Equal(got, []string{"AnoGAN", "aCAE"}) {
+		t.Errorf("pixel-level rows %v, want AnoGAN and aCAE", got)
 	}
 	if err := Figures(r2, filepath.Join(cfg.Out, "figures")); err != nil {
 		t.Fatal(err)

@@ -32,8 +32,8 @@ type Idealer interface {
 // a source that is an Idealer (the phantom; not flattened): otherwise the
 // error is ErrNoIdeal.
 func Ideal(cfg Config, d *Data, m *dcgan.Model) ([]score.Result, error) {
-	id := d.ideal
-	if id == nil {
+	id, ok := d.Source.(Idealer)
+	if !ok {
 		return nil, ErrNoIdeal
 	}
 	test := d.Test

@@ -1,0 +1,164 @@
+package anogan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/anogo/anogo/sdk/data"
+	"github.com/anogo/anogo/sdk/dcgan"
+	"github.com/anogo/anogo/sdk/detector"
+	"github.com/anogo/anogo/sdk/mapper"
+	"github.com/anogo/anogo/sdk/prep"
+	"github.com/anogo/anogo/sdk/score"
+	"github.com/anogo/anogo/sdk/train"
+)
+
+// Method is the name AnoGAN is registered under.
+const Method = "anogan"
+
+func init() {
+	detector.Register(detector.Method{
+		Name:     Method,
+		Summary:  "AnoGAN (Schlegl et al. 2017): DCGAN on normal images, iterative latent mapping, A = (1-λ)R + λD; rows AnoGAN, GAN_R, P_D",
+		Settings: func(name string) (any, error) { c, err := Setting(name); return c.Settings(), err },
+		New:      func(s any) (detector.Detector, error) { return newDetector(s) },
+		Load:     loadDetector,
+	})
+}
+
+// Settings are the settings of the registered AnoGAN detector: the DCGAN
+// (its Size is the data's), its training, and the mapping.
+type Settings struct {
+	Model         dcgan.Config      `json:"model"`
+	Train         dcgan.TrainConfig `json:"train"`
+	Epochs, Steps int
+	Mapping       mapper.Iterative `json:"mapping"`
+}
+
+// SetSeed implements detector.Seeder: training and mapping.
+func (s *Settings) SetSeed(seed uint64) { s.Train.Seed, s.Mapping.Seed = seed, seed }
+
+// Settings returns the detector settings of the experiment's Config.
+func (c Config) Settings() *Settings {
+	return &Settings{Model: c.Model, Train: c.Train, Epochs: c.Epochs, Steps: c.Steps, Mapping: c.Mapping}
+}
+
+// Detector is AnoGAN as a detector.Detector: a DCGAN, mapped iteratively
+// with the feature-matching loss (AnoGAN's A, its residual map) and the
+// reference loss (GAN_R's Ahat), and D on the query (P_D).
+type Detector struct {
+	Settings Settings
+	GAN      *dcgan.Model
+}
+
+func newDetector(s any) (*Detector, error) {
+	st, ok := s.(*Settings)
+	if !ok {
+		return nil, fmt.Errorf("anogan: settings of type %T, want *anogan.Settings", s)
+	}
+	return &Detector{Settings: *st}, nil
+}
+
+// CheckpointFile is the DCGAN's file in a model directory.
+const CheckpointFile = "model.ckpt"
+
+// Fit implements detector.Detector.
+func (t *Detector) Fit(ctx context.Context, d *prep.Data, opt detector.FitOptions) error {
+	s := t.Settings
+	s.Model.Size = d.Config.Size
+	if err := s.Model.Validate(); err != nil {
+		return err
+	}
+	m, err := dcgan.New(s.Model, s.Train.Seed)
+	if err != nil {
+		return err
+	}
+	tr, err := dcgan.NewTrainer(m, s.Train)
+	if err != nil {
+		return err
+	}
+	o := train.Options{Epochs: s.Epochs, Steps: s.Steps, BatchSize: s.Train.BatchSize, Seed: s.Train.Seed,
+		CheckpointEvery: 500, Hooks: opt.StageHooks("DCGAN")}
+	if opt.CheckpointDir != "" {
+		o.CheckpointPath = filepath.Join(opt.CheckpointDir, CheckpointFile)
+	}
+	if _, err := train.Run(ctx, tr, d.Train, o, train.State{}); err != nil {
+		return err
+	}
+	t.GAN, t.Settings.Model = m, s.Model
+	return nil
+}
+
+// Resume implements detector.Resumer: it continues from the DCGAN's
+// checkpoint in opt.CheckpointDir.
+func (t *Detector) Resume(ctx context.Context, d *prep.Data, opt detector.FitOptions) error {
+	s := t.Settings
+	s.Model.Size = d.Config.Size
+	path := filepath.Join(opt.CheckpointDir, CheckpointFile)
+	tr, st, err := dcgan.Resume(path, s.Model)
+	if err != nil {
+		return err
+	}
+	o := train.Options{Epochs: s.Epochs, Steps: s.Steps, BatchSize: s.Train.BatchSize, Seed: s.Train.Seed,
+		CheckpointPath: path, CheckpointEvery: 500, Hooks: opt.StageHooks("DCGAN")}
+	if _, err := train.Run(ctx, tr, d.Train, o, st); err != nil {
+		return err
+	}
+	t.GAN, t.Settings.Model = tr.Model, s.Model
+	return nil
+}
+
+// Score implements detector.Detector with score.AnoGAN (both mappings).
+func (t *Detector) Score(ctx context.Context, samples []data.Sample) ([]score.Result, error) {
+	if t.GAN == nil {
+		return nil, errors.New("anogan: the detector is not fitted")
+	}
+	return (&score.AnoGAN{Model: t.GAN, Mapping: t.Settings.Mapping, Reference: true}).Score(ctx, samples)
+}
+
+// Latents implements detector.Latenter: the codes z_Γ of the
+// feature-matching mapping.
+func (t *Detector) Latents(ctx context.Context, samples []data.Sample) ([][]float32, error) {
+	res, err := t.Score(ctx, samples)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]float32, len(res))
+	for i, r := range res {
+		out[i] = r.Z
+	}
+	return out, nil
+}
+
+// Rows implements detector.Detector: AnoGAN (A, with the residual map),
+// GAN_R (Ahat) and P_D (PD).
+func (t *Detector) Rows() []detector.Row {
+	return []detector.Row{{Name: "AnoGAN", Column: score.A, Map: true}, {Name: "GAN_R", Column: score.ARef}, {Name: "P_D", Column: score.PD}}
+}
+
+// Save implements detector.Detector.
+func (t *Detector) Save(dir string) error {
+	if t.GAN == nil {
+		return errors.New("anogan: the detector is not fitted")
+	}
+	return t.GAN.Save(filepath.Join(dir, CheckpointFile))
+}
+
+func loadDetector(dir string, s any) (detector.Detector, error) {
+	t, err := newDetector(s)
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, CheckpointFile)
+	if _, err := os.Stat(path); err != nil {
+		return nil, err
+	}
+	if t.GAN, err = dcgan.Load(path); err != nil {
+		return nil, err
+	}
+	t.Settings.Model = t.GAN.Config
+	return t, nil
+}
