@@ -13,7 +13,7 @@ FUZZTIME ?= 10s
 # Notebook setting: small (minutes) or paper (hours): make notebooks ANOGO_SETTING=paper
 ANOGO_SETTING ?= small
 
-.PHONY: all setup deps demo test unit fuzz notebooks notebooks-small bench bench-smoke figures clean
+.PHONY: all setup deps demo repro test unit fuzz notebooks notebooks-small bench bench-smoke figures clean
 
 all: test
 
@@ -24,6 +24,14 @@ setup:
 
 demo: setup
 	$(GO) run ./sdk/cmd/anogo demo -out out/demo
+
+# repro: every registered method in the small setting on the phantom,
+# Fashion-MNIST's ten classes and PneumoniaMNIST (when ../shared has it)
+# -> out/repro/methods.csv (docs/results.md states its time);
+# make repro SETTING=demo for the larger run.
+SETTING ?= small
+repro: setup
+	$(GO) run ./sdk/cmd/anogo repro -setting $(SETTING) -out out/repro
 
 test: setup unit fuzz notebooks-small
 

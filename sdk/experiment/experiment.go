@@ -16,8 +16,9 @@
 // row's anomaly maps against the annotations (metrics.PixelAUROC,
 // metrics.BestDice), empty when the source has no masks or the row no map.
 // In patch-based runs they are computed on whole test images: each of the
-// prepared scans (prep.Data.Scans) is cut into a grid of patches at a
-// stride of half a patch, every patch is scored, and the patch maps are
+// prepared scans (prep.Data.Scans) is cut into a grid of patches that do
+// not overlap (the last row and column flush with the border, so those
+// overlap their neighbours), every patch is scored, and the patch maps are
 // stitched into a whole-image map, each pixel the mean of the patch maps
 // covering it. A scan's image score is the maximum of its patches' scores
 // (patch.Aggregate "max": an image is as anomalous as its most anomalous
@@ -141,6 +142,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		d, err := prep.Prepare(pc)
 		if err != nil {
 			return nil, err
+		}
+		if len(d.Test) == 0 {
+			return nil, fmt.Errorf("experiment: %s has no test samples", pc.Data)
 		}
 		for _, name := range cfg.Methods {
 			run, err := cfg.run(ctx, name, seed, reseed, d)

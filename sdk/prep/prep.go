@@ -137,21 +137,7 @@ func PrepareSource(src data.Source, cfg Config) (*Data, error) {
 		}
 		src = f
 	}
-	p := &preparer{cfg: cfg, src: src}
-	if cfg.PatchSize > 0 {
-		p.popt = patch.Options{Size: cfg.PatchSize, Resize: cfg.Size, K: cfg.PatchesPerImage, Seed: cfg.Seed}
-		if r, ok := src.(patch.ROIer); ok {
-			p.roi = r
-			p.popt.InROI = true
-			p.popt.ROI = func(s data.Sample) (*data.Image, error) {
-				roi, err := r.ROI(s)
-				if err != nil {
-					return nil, err
-				}
-				return BelowTop(roi, cfg.PatchSize), nil
-			}
-		}
-	}
+	p := newPreparer(src, cfg)
 	d := &Data{Config: cfg, Source: src}
 	if err := p.train(d); err != nil {
 		return nil, err
@@ -168,6 +154,28 @@ type preparer struct {
 	src  data.Source
 	popt patch.Options
 	roi  patch.ROIer
+}
+
+// newPreparer sets up the patch options of cfg for src: patch centres
+// inside the source's region of interest, narrowed by BelowTop, when it has
+// one.
+func newPreparer(src data.Source, cfg Config) *preparer {
+	p := &preparer{cfg: cfg, src: src}
+	if cfg.PatchSize > 0 {
+		p.popt = patch.Options{Size: cfg.PatchSize, Resize: cfg.Size, K: cfg.PatchesPerImage, Seed: cfg.Seed}
+		if r, ok := src.(patch.ROIer); ok {
+			p.roi = r
+			p.popt.InROI = true
+			p.popt.ROI = func(s data.Sample) (*data.Image, error) {
+				roi, err := r.ROI(s)
+				if err != nil {
+					return nil, err
+				}
+				return BelowTop(roi, cfg.PatchSize), nil
+			}
+		}
+	}
+	return p
 }
 
 func (p *preparer) patched() bool { return p.cfg.PatchSize > 0 }
@@ -391,9 +399,6 @@ func (p *preparer) test(lent map[string]bool) ([]data.Sample, error) {
 			break
 		}
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("prep: %s has no test samples", p.src.Name())
-	}
 	return out, nil
 }
 
@@ -418,7 +423,8 @@ func (p *preparer) patchesOf(s data.Sample, split string) ([]data.Sample, error)
 }
 
 // scans picks cfg.Scans whole test images of each class and cuts each into
-// a grid of patches at a stride of half the patch size.
+// a grid of patches that do not overlap (patch.Grid at a stride of one
+// patch; the last row and column flush with the border).
 func (p *preparer) scans(lent map[string]bool) ([]Scan, error) {
 	n := orDefault(p.cfg.Scans, DefaultScans)
 	if n == 0 {
@@ -435,7 +441,7 @@ func (p *preparer) scans(lent map[string]bool) ([]Scan, error) {
 		}
 		left[s.Label]--
 		size := p.cfg.PatchSize
-		grid := patch.Grid(s.Image, size, max(1, size/2))
+		grid := patch.Grid(s.Image, size, size)
 		if grid == nil {
 			return nil, fmt.Errorf("prep: %s: %s is %dx%d, smaller than the %d-pixel patches", p.src.Name(), s.ID, s.Image.W, s.Image.H, size)
 		}
@@ -540,4 +546,39 @@ func Digest(ims []*data.Image) uint64 {
 		}
 	}
 	return h.Sum64()
+}
+
+// Samples returns the samples of one split of cfg.Data to score, prepared
+// as PrepareSource prepares test samples: patches at random positions
+// (PatchesPerImage per image) or whole images, resized to cfg.Size; at most
+// max of them (0: all). It needs no training split, so it also reads
+// sources that hold only images to score.
+func Samples(cfg Config, split string, max int) ([]data.Sample, error) {
+	src, err := datasets.Open(cfg.Data)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Flatten {
+		if src, err = patch.NewFlattened(src, 4); err != nil {
+			return nil, fmt.Errorf("prep: %w", err)
+		}
+	}
+	if !slices.Contains(src.Splits(), split) {
+		return nil, fmt.Errorf("prep: %s has no split %q (have %v)", src.Name(), split, src.Splits())
+	}
+	p := newPreparer(src, cfg)
+	var out []data.Sample
+	for s, err := range p.samples(split) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.fit(s))
+		if max > 0 && len(out) >= max {
+			break
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("prep: %s: split %q has no samples", src.Name(), split)
+	}
+	return out, nil
 }

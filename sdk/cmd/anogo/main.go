@@ -36,6 +36,11 @@ commands:
   eval           Table 1 (precision, recall, sensitivity, specificity at Youden's cut-off, AUC) from a scores CSV
   demo           the whole AnoGAN experiment on the embedded OCT phantom
   seeds          the experiment once per seed; the AUCs per seed and their mean and sd
+  methods        the registered methods (names and summaries)
+  compare        methods x seeds on one data source: results.csv (image and pixel level) and figures
+  repro          compare every method on the phantom, Fashion-MNIST's ten classes and PneumoniaMNIST
+
+train -method NAME and score -model DIR use any registered method (model directories with thresholds).
 
 Run "anogo <command> -h" for the flags of a command.
 `
@@ -71,6 +76,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdDemo(ctx, rest, stdout, stderr)
 	case "seeds":
 		return cmdSeeds(ctx, rest, stdout, stderr)
+	case "methods":
+		return cmdMethods(rest, stdout, stderr)
+	case "compare":
+		return cmdCompare(ctx, rest, stdout, stderr)
+	case "repro":
+		return cmdRepro(ctx, rest, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -222,6 +233,9 @@ func mapProgress(label string) func(done, total int) {
 }
 
 func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if _, ok := methodFlag(args); ok {
+		return cmdTrainMethod(ctx, args, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	resolve := settings(fs, "demo")
@@ -273,6 +287,9 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if isModelDir(args) {
+		return cmdScoreMethod(ctx, args, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("score", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	resolve := settings(fs, "demo")
