@@ -1,0 +1,80 @@
+package prep
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/anogo/anogo/sdk/data"
+)
+
+// TestValidationFromTheTestSplit: a source without a val split (IDX) lends
+// its validation split from the test split, and no image is in both.
+func TestValidationFromTheTestSplit(t *testing.T) {
+	dir := "/usr/share/datasets/fashion-mnist"
+	if _, err := os.Stat(filepath.Join(dir, "t10k-images-idx3-ubyte.gz")); err != nil {
+		t.Skipf("Fashion-MNIST not installed (apt-get install dataset-fashion-mnist): %v", err)
+	}
+	d, err := Prepare(Config{Data: "idx:" + dir + ":class=0", Size: 28, MaxTrain: 100, TestPerClass: 50, ValNormal: 20, ValAnomalous: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, a := len(data.Filter(d.Val, data.Normal)), len(data.Filter(d.Val, data.Anomalous)); n != 20 || a != 5 {
+		t.Errorf("validation split: %d normal, %d anomalous; want 20 and 5", n, a)
+	}
+	val := map[string]bool{}
+	for _, s := range d.Val {
+		val[s.ID] = true
+	}
+	for _, s := range d.Test {
+		if val[s.ID] {
+			t.Fatalf("%s is in both the validation and the test set", s.ID)
+		}
+	}
+	if len(d.Test) != 100 {
+		t.Errorf("%d test samples, want 50 + 50", len(d.Test))
+	}
+}
+
+// TestPhantomSplits: the phantom's own val split, patches, whole scans.
+func TestPhantomSplits(t *testing.T) {
+	d, err := Prepare(Config{Data: "phantom:train=8,val=6,test=8", Size: 28, PatchSize: 32, PatchesPerImage: 4, TestPerClass: 10, ValNormal: 8, ValAnomalous: 4, Scans: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Train) != 32 || len(d.Val) != 12 || len(d.Test) != 20 {
+		t.Errorf("train %d, val %d, test %d; want 32, 12, 20", len(d.Train), len(d.Val), len(d.Test))
+	}
+	if len(d.Scans) != 4 {
+		t.Fatalf("%d scans, want 2 of each class", len(d.Scans))
+	}
+	for _, s := range d.Scans {
+		if len(s.Samples) != len(s.Patches) || s.Samples[0].Image.H != 28 {
+			t.Fatalf("%s: %d patches, %d samples of %d pixels", s.Sample.ID, len(s.Patches), len(s.Samples), s.Samples[0].Image.H)
+		}
+		// Stitching the patches' own images gives the scan back (within the
+		// resampling to 28 and back).
+		ims := make([]*data.Image, len(s.Samples))
+		for j, p := range s.Samples {
+			ims[j] = p.Image
+		}
+		m := s.Stitch(ims)
+		diff := 0.0
+		for j, v := range m.Pix {
+			diff += float64(max(v-s.Sample.Image.Pix[j], s.Sample.Image.Pix[j]-v))
+		}
+		if diff /= float64(len(m.Pix)); diff > 0.1 {
+			t.Errorf("%s: stitched patches differ from the scan by %v per pixel", s.Sample.ID, diff)
+		}
+	}
+	if d.Digest == 0 {
+		t.Error("no digest")
+	}
+	again, err := Prepare(d.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Digest != d.Digest {
+		t.Error("the same preparation gave another digest")
+	}
+}
