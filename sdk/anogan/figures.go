@@ -135,7 +135,9 @@ func Fig2b(m *dcgan.Model, samples []data.Sample, seed uint64) (*figures.Figure,
 }
 
 // Figures writes Figures 2b, 3 and 4a-d of a report under dir, each as
-// PNG, SVG and PDF.
+// PNG, SVG and PDF, and for patch-based runs maps_anogan and maps_acae:
+// whole test scans with every method's stitched anomaly map beside the
+// annotation.
 func Figures(r *Report, dir string) error {
 	type fig struct {
 		name string
@@ -159,6 +161,22 @@ func Figures(r *Report, dir string) error {
 		}
 		if err := fg.Save(dir, f.name); err != nil {
 			return fmt.Errorf("anogan: %s: %w", f.name, err)
+		}
+	}
+	// Whole test scans: AnoGAN's and the aCAE's stitched maps beside the
+	// annotations (patch-based runs).
+	if r.Experiment != nil {
+		for _, run := range r.Experiment.Runs {
+			if len(run.Scans) == 0 {
+				continue
+			}
+			fg, err := run.MapFigure(4)
+			if err != nil {
+				return fmt.Errorf("anogan: maps of %s: %w", run.Method, err)
+			}
+			if err := fg.Save(dir, "maps_"+run.Method); err != nil {
+				return fmt.Errorf("anogan: maps of %s: %w", run.Method, err)
+			}
 		}
 	}
 	return nil

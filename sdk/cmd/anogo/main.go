@@ -372,7 +372,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.SetOutput(stderr)
 	resolve := settings(fs, "demo")
 	out := fs.String("out", filepath.Join("out", "demo"), "output directory")
-	reuse := fs.Bool("reuse", false, "load the models in -out when they were trained with the same settings (its training.json) instead of training again")
+	reuse := fs.Bool("reuse", false, "load the models in -out/models when they were fitted with the same settings and data (their method.json) instead of training again")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -405,10 +405,13 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if len(r.Ideal) > 0 {
 		files += ",ideal_scores.csv"
 	}
-	if r.ACAE != nil {
-		files += ",acae.ckpt"
+	files += ",results.csv"
+	if px, ok := r.PixelLevel(); ok {
+		fmt.Fprintln(stdout, "pixel level on whole test scans (patch maps stitched; pixel AUROC and best Dice against the annotations):")
+		fmt.Fprintln(stdout, px)
+		files += ",scans.csv"
 	}
-	fmt.Fprintf(stdout, "wrote %s/{%s,model.ckpt,figures/} in %s\n", cfg.Out, files, time.Since(t0).Round(time.Second))
+	fmt.Fprintf(stdout, "wrote %s/{%s,models/,figures/} in %s\n", cfg.Out, files, time.Since(t0).Round(time.Second))
 	return nil
 }
 
