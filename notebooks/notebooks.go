@@ -16,7 +16,9 @@ import (
 
 	"github.com/anogo/anogo/sdk/anogan"
 	"github.com/anogo/anogo/sdk/data"
+	"github.com/anogo/anogo/sdk/detector"
 	"github.com/anogo/anogo/sdk/display"
+	"github.com/anogo/anogo/sdk/experiment"
 	"github.com/anogo/anogo/sdk/figures"
 	"github.com/anogo/anogo/sdk/train"
 )
@@ -262,3 +264,64 @@ var FashionMNISTClasses = [10]string{"T-shirt/top", "Trouser", "Pullover", "Dres
 // transformations"), a self-supervised method, on Fashion-MNIST with one
 // class normal and the nine others anomalous, by normal class; mean 93.5.
 var GEOMFashionMNIST = [10]float64{99.4, 97.6, 91.1, 89.9, 92.1, 93.4, 83.3, 98.9, 90.8, 99.2}
+
+// Compare returns the comparison of the notebook 300_compare: methods (all
+// registered ones when none is named) on src in the setting of
+// ANOGO_SETTING (experiment.DataSetting; "paper" for the paper's sizes),
+// with live progress bars for every training stage and for scoring, and
+// the models kept in out/models/compare-<setting>/<data set>[-class] and
+// reused from there.
+func Compare(src string, methods ...string) (experiment.Config, error) {
+	d, err := experiment.DataSetting(Setting(), src)
+	if err != nil {
+		return experiment.Config{}, fmt.Errorf("notebooks: %s: %w", SettingEnv, err)
+	}
+	if len(methods) == 0 {
+		methods = detector.Names()
+	}
+	dataset, class := experiment.Names(src)
+	if class != "" {
+		dataset += "-class" + class
+	}
+	bars := map[string]*display.Progress{}
+	return experiment.Config{
+		Data: d, Methods: methods, Setting: Setting(),
+		Out: Out("models", "compare-"+Setting(), dataset), Reuse: true,
+		Progress: func(stage string) []train.Hook { return []train.Hook{Progress(stage)} },
+		ScoreProgress: func(label string, done, total int) {
+			if bars[label] == nil {
+				bars[label] = display.NewProgress(total, "scoring "+label)
+			}
+			bars[label].Update(done, nil)
+			if done == total {
+				bars[label].Done()
+				delete(bars, label)
+			}
+		},
+	}, nil
+}
+
+// Methods returns the registered methods as a table: name and summary.
+func Methods() dataframe.DataFrame {
+	var names, sums []string
+	for _, m := range detector.Methods() {
+		names, sums = append(names, m.Name), append(sums, m.Summary)
+	}
+	return dataframe.New(series.New(names, series.String, "method"), series.New(sums, series.String, "summary"))
+}
+
+// FashionMNIST returns the source of Fashion-MNIST with class k normal, from
+// $ANOGO_FMNIST_DIR or Debian's dataset-fashion-mnist, and false when its
+// files are not there.
+func FashionMNIST(k int) (string, bool) {
+	dir := os.Getenv("ANOGO_FMNIST_DIR")
+	if dir == "" {
+		dir = "/usr/share/datasets/fashion-mnist"
+	}
+	for _, f := range []string{"train-images-idx3-ubyte.gz", "train-images-idx3-ubyte"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return fmt.Sprintf("idx:%s:class=%d", dir, k), true
+		}
+	}
+	return "", false
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/anogo/anogo/sdk/data"
 	"github.com/anogo/anogo/sdk/dcgan"
 	"github.com/anogo/anogo/sdk/display"
+	"github.com/anogo/anogo/sdk/experiment"
 	"github.com/anogo/anogo/sdk/mapper"
 	"github.com/anogo/anogo/sdk/score"
 	"github.com/anogo/anogo/sdk/train"
@@ -405,4 +406,43 @@ func source(t *testing.T, raw json.RawMessage) string {
 		t.Fatalf("cell source %s: %v", raw, err)
 	}
 	return strings.Join(lines, "")
+}
+
+// TestCompare makes the calls of notebooks/300_compare.ipynb with tiny
+// settings: the methods table, a comparison with live progress, the maps
+// of whole scans, the AUC figure; a second run reuses the models.
+func TestCompare(t *testing.T) {
+	t.Setenv(notebooks.SettingEnv, "small")
+	if n := notebooks.Methods().Nrow(); n < 2 {
+		t.Fatalf("%d registered methods, want anogan and acae at least", n)
+	}
+	cfg, err := notebooks.Compare("phantom:train=12,val=4,test=24", "anogan", "acae")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Out = t.TempDir()
+	cfg.Data.TestPerClass, cfg.Data.Scans = 8, 1
+	cfg.Set = map[string][]string{"anogan": {"Steps=4", "mapping.Steps=3", "train.batch_size=16"}, "acae": {"steps=4", "train.batch_size=16"}}
+	rep, err := experiment.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rep.Results.Col("method").Records(); !slices.Equal(got, []string{"AnoGAN", "GAN_R", "P_D", "aCAE"}) {
+		t.Errorf("rows %v", got)
+	}
+	for _, run := range rep.Runs {
+		if _, err := run.MapFigure(2); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := experiment.AUCFigure(rep.Results, "auc", "test"); err != nil {
+		t.Error(err)
+	}
+	again, err := experiment.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Runs[0].Reused || !again.Runs[1].Reused {
+		t.Error("the second run fitted the models again")
+	}
 }
