@@ -17,6 +17,7 @@ import (
 	"github.com/anogo/anogo/sdk/anogan"
 	"github.com/anogo/anogo/sdk/data"
 	"github.com/anogo/anogo/sdk/detector"
+	_ "github.com/anogo/anogo/sdk/detector/all" // every method
 	"github.com/anogo/anogo/sdk/display"
 	"github.com/anogo/anogo/sdk/experiment"
 	"github.com/anogo/anogo/sdk/figures"

@@ -62,7 +62,9 @@ func (m *meanDiff) Save(dir string) error {
 	return os.WriteFile(filepath.Join(dir, "mean.json"), b, 0o644)
 }
 
-func (m *meanDiff) Rows() []detector.Row { return []detector.Row{{Name: "MeanDiff", Column: "S", Map: true}} }
+func (m *meanDiff) Rows() []detector.Row {
+	return []detector.Row{{Name: "MeanDiff", Column: "S", Map: true}}
+}
 
 func init() {
 	detector.Register(detector.Method{

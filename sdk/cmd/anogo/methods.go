@@ -17,6 +17,7 @@ import (
 	"github.com/go-gota/gota/series"
 
 	"github.com/anogo/anogo/sdk/detector"
+	_ "github.com/anogo/anogo/sdk/detector/all" // every method
 	"github.com/anogo/anogo/sdk/experiment"
 	"github.com/anogo/anogo/sdk/metrics"
 	"github.com/anogo/anogo/sdk/prep"
