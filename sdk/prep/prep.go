@@ -267,7 +267,16 @@ func (p *preparer) valTest(d *Data) error {
 		}
 	} else if nv > 0 || av > 0 {
 		// Whole test images are lent (all patches of a lent image go to
-		// validation), so no image is in both.
+		// validation), so no image is in both; at most a quarter of each
+		// class, so that a small test split keeps most of its images.
+		count := map[int]int{}
+		for s, err := range p.src.Samples(data.Test) {
+			if err != nil {
+				return err
+			}
+			count[s.Label]++
+		}
+		nv, av = min(nv, count[data.Normal]/4), min(av, count[data.Anomalous]/4)
 		lent = map[string]bool{}
 		for s, err := range p.src.Samples(data.Test) {
 			if err != nil {
