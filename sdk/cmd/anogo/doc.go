@@ -1,5 +1,6 @@
-// Command anogo trains, scores and evaluates AnoGAN from the command line,
-// with the same functions the notebooks call (package anogan).
+// Command anogo trains, scores, evaluates and compares anomaly detection
+// methods from the command line, with the same functions the notebooks call
+// (packages anogan, detector and experiment).
 //
 // Usage:
 //
@@ -10,6 +11,14 @@
 //	anogo demo  [-out out/demo] [-reuse]   the whole experiment on the phantom
 //	anogo seeds [-seeds 1-8] [-out out/seeds] [-reuse]
 //	                                       the experiment once per seed: AUCs, mean, sd
+//	anogo methods [-settings small]        the registered methods
+//	anogo compare -data SRC -methods a,b -seeds 1-3 -out DIR [-set METHOD:key=value]
+//	                                       methods x seeds: results.csv, figures/
+//	anogo repro [-setting small] [-out out/repro]
+//	                                       compare on the phantom, Fashion-MNIST, PneumoniaMNIST
+//	anogo train -method NAME [-data SRC] [-setting S] -out DIR
+//	anogo score -model DIR [-data SRC] [-split test] -out scores.csv
+//	                                       any registered method; scores and pred_<row>
 //
 // SOURCE is one of the data source specs of package datasets:
 // phantom[:k=v,...], medmnist:PATH.npz, idx:DIR:class=K,
@@ -22,7 +31,7 @@
 // the models and figures/ under -out, and on the phantom ideal_scores.csv:
 // the test patches scored against the phantom's ideal reconstruction
 // (anogan.Ideal), the ceiling of the residual score. -reuse scores again
-// with the models already in -out when their training.json matches.
+// with the models already in -out/models when their method.json matches.
 //
 // seeds runs the experiment (the demo setting unless -setting says
 // otherwise) once per seed into -out/seed<N> and writes seeds.csv (the
