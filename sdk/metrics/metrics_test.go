@@ -269,6 +269,12 @@ func TestPixelAUROC(t *testing.T) {
 	if want := mannWhitney(scores, labels); math.Abs(got-want) > 1e-6 {
 		t.Errorf("PixelAUROC = %v, want %v", got, want)
 	}
+	// By hand: anomalous pixels {0.9, 0.8, 0.5}, normal {0.1, 0.8, 0.3}; of
+	// the 9 pairs the anomalous pixel is higher in 3 (0.9) + 2 (0.8, with
+	// a tie worth one half) + 2 (0.5) = 7.5.
+	if want := 7.5 / 9; math.Abs(got-want) > 1e-6 {
+		t.Errorf("PixelAUROC = %v, want 7.5/9 = %v (counted by hand)", got, want)
+	}
 	for i, test := range []struct {
 		maps, masks []*data.Image
 		want        string
