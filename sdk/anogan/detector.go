@@ -32,10 +32,11 @@ func init() {
 // Settings are the settings of the registered AnoGAN detector: the DCGAN
 // (its Size is the data's), its training, and the mapping.
 type Settings struct {
-	Model         dcgan.Config      `json:"model"`
-	Train         dcgan.TrainConfig `json:"train"`
-	Epochs, Steps int
-	Mapping       mapper.Iterative `json:"mapping"`
+	Model   dcgan.Config      `json:"model"`
+	Train   dcgan.TrainConfig `json:"train"`
+	Epochs  int               `json:"epochs,omitempty"`
+	Steps   int               `json:"steps,omitempty"`
+	Mapping mapper.Iterative  `json:"mapping"`
 }
 
 // SetSeed implements detector.Seeder: training and mapping.

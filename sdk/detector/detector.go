@@ -177,8 +177,8 @@ func Settings(method, setting string) (any, error) {
 // Override sets fields of settings (a pointer to a JSON-encodable struct)
 // from "key=value" pairs. A key is the JSON name of a field, with dots for
 // nested fields ("train.lr", "mapping.steps"); a value is read as JSON
-// (numbers, true/false, quoted or bare strings). An unknown key is an error
-// naming the known ones.
+// (numbers, true/false, quoted or bare strings). Keys match
+// case-insensitively; an unknown key is an error naming the known ones.
 func Override(settings any, pairs ...string) error {
 	if len(pairs) == 0 {
 		return nil
@@ -204,6 +204,15 @@ func Override(settings any, pairs ...string) error {
 		parts := strings.Split(key, ".")
 		for i, p := range parts {
 			cur, ok := node[p]
+			if !ok {
+				// Keys match case-insensitively, as encoding/json does.
+				for k := range node {
+					if strings.EqualFold(k, p) {
+						p, cur, ok = k, node[k], true
+						break
+					}
+				}
+			}
 			if !ok {
 				return fmt.Errorf("detector: setting %q: no key %q (have %s)", kv, p, strings.Join(keys(node), ", "))
 			}

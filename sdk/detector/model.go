@@ -94,6 +94,35 @@ func Fit(ctx context.Context, method string, settings any, d *prep.Data, opt Fit
 	return mod, nil
 }
 
+// Resume continues the named method's fit interrupted after a checkpoint in
+// opt.CheckpointDir (the detector must be a Resumer) and chooses its
+// thresholds, as Fit does.
+func Resume(ctx context.Context, method string, settings any, d *prep.Data, opt FitOptions) (*Model, error) {
+	m, err := Lookup(method)
+	if err != nil {
+		return nil, err
+	}
+	det, err := m.New(settings)
+	if err != nil {
+		return nil, fmt.Errorf("detector: %s: %w", method, err)
+	}
+	r, ok := det.(Resumer)
+	if !ok {
+		return nil, fmt.Errorf("detector: %s cannot resume a fit (no Resume method); fit it again", method)
+	}
+	if opt.CheckpointDir == "" {
+		return nil, fmt.Errorf("detector: %s: resume needs the checkpoint directory", method)
+	}
+	if err := r.Resume(ctx, d, opt); err != nil {
+		return nil, err
+	}
+	mod := &Model{Method: method, Settings: settings, Detector: det, Size: d.Config.Size, Digest: d.Digest, Data: d.Config}
+	if err := mod.Calibrate(ctx, d); err != nil {
+		return nil, err
+	}
+	return mod, nil
+}
+
 // Calibrate chooses the threshold of every row on d.Val (on the first 64
 // training samples when d.Val is empty): Youden's cut-off when the split
 // holds both classes, else the NormalQuantile of its normal scores.

@@ -312,13 +312,13 @@ func (cfg Config) scans(ctx context.Context, m *detector.Model, name string, d *
 
 // Metrics are one row's numbers on one run.
 type Metrics struct {
-	Row                detector.Row
-	AUC, AP            float64
-	PixelAUC, Dice     float64 // NaN without masks or maps
-	HasPixel           bool
-	ScanAUC            float64 // AUC of the aggregated scan scores; NaN without scans
-	ImagesPerSecond    float64
-	FitSeconds, ScoreS float64
+	Row                      detector.Row
+	AUC, AP                  float64
+	PixelAUC, Dice           float64 // NaN without masks or maps
+	HasPixel                 bool
+	ScanAUC                  float64 // AUC of the aggregated scan scores; NaN without scans
+	ImagesPerSecond          float64
+	FitSeconds, ScoreSeconds float64
 }
 
 // Metrics computes every row's metrics of the run.
@@ -331,7 +331,7 @@ func (r *MethodRun) Metrics() ([]Metrics, error) {
 			return nil, err
 		}
 		m := Metrics{Row: row, AUC: metrics.AUC(col, labels), AP: metrics.AveragePrecision(col, labels),
-			PixelAUC: math.NaN(), Dice: math.NaN(), ScanAUC: math.NaN(), FitSeconds: r.FitSeconds, ScoreS: r.ScoreSeconds}
+			PixelAUC: math.NaN(), Dice: math.NaN(), ScanAUC: math.NaN(), FitSeconds: r.FitSeconds, ScoreSeconds: r.ScoreSeconds}
 		if r.ScoreSeconds > 0 {
 			m.ImagesPerSecond = float64(len(r.Test)) / r.ScoreSeconds
 		}
@@ -391,7 +391,7 @@ func (rep *Report) table() (dataframe.DataFrame, error) {
 			add("pixel_auc", num(m.PixelAUC))
 			add("dice", num(m.Dice))
 			add("fit_s", fmt.Sprintf("%.1f", m.FitSeconds))
-			add("score_s", fmt.Sprintf("%.2f", m.ScoreS))
+			add("score_s", fmt.Sprintf("%.2f", m.ScoreSeconds))
 			add("images_per_s", fmt.Sprintf("%.1f", m.ImagesPerSecond))
 		}
 	}

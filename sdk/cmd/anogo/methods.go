@@ -294,6 +294,7 @@ func cmdTrainMethod(ctx context.Context, args []string, stdout, stderr io.Writer
 	setting := fs.String("setting", "small", "setting of the data and the method: small, demo or paper")
 	out := fs.String("out", "", "model directory to write (default: model-METHOD)")
 	seed := fs.Uint64("seed", 0, "seed of the data preparation and the method (0: the setting's)")
+	resume := fs.Bool("resume", false, "continue the fit interrupted after a checkpoint in -out (methods that can resume)")
 	set := setFlags{}
 	fs.Var(set, "set", "override one setting, METHOD:key=value (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -329,10 +330,14 @@ func cmdTrainMethod(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	t0 := time.Now()
 	fmt.Fprintf(stdout, "anogo train: %s on %s (%d training images of %dx%d, %d validation samples) -> %s\n", *method, *src, len(d.Train), pc.Size, pc.Size, len(d.Val), *out)
-	m, err := detector.Fit(ctx, *method, settings, d, detector.FitOptions{Progress: stageProgress, CheckpointDir: *out})
+	fit := detector.Fit
+	if *resume {
+		fit = detector.Resume
+	}
+	m, err := fit(ctx, *method, settings, d, detector.FitOptions{Progress: stageProgress, CheckpointDir: *out})
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
-			return fmt.Errorf("%w; the last checkpoint is in %s", err, *out)
+			return fmt.Errorf("%w; the last checkpoint is in %s: anogo train -method %s -resume -out %s with the same flags continues", err, *out, *method, *out)
 		}
 		return err
 	}
