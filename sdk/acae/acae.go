@@ -12,6 +12,7 @@ import (
 	"github.com/anogo/anogo/sdk/checkpoint"
 	"github.com/anogo/anogo/sdk/data"
 	"github.com/anogo/anogo/sdk/dcgan"
+	"github.com/anogo/anogo/sdk/mapper"
 	"github.com/anogo/anogo/sdk/nn"
 	"github.com/anogo/anogo/sdk/optim"
 	"github.com/anogo/anogo/sdk/score"
@@ -287,8 +288,10 @@ func Load(path string) (*Model, error) {
 // Scorer scores samples with a trained aCAE (see the package comment).
 type Scorer struct {
 	Model *Model
-	// Lambda is λ of Eq. (6) (default 0.1).
-	Lambda float64
+	// Lambda is λ of Eq. (6) (0: mapper.DefaultLambda); NoLambda uses
+	// λ = 0, as the mapper's NoLambda does.
+	Lambda   float64
+	NoLambda bool
 }
 
 // Columns implements score.Scorer.
@@ -300,10 +303,7 @@ func (s *Scorer) Score(ctx context.Context, samples []data.Sample) ([]score.Resu
 	gan := s.Model.GAN
 	cfg := gan.Config
 	px, fl := cfg.Size*cfg.Size, cfg.FeatureLen()
-	lam := s.Lambda
-	if lam == 0 {
-		lam = 0.1
-	}
+	lam := mapper.ResolveLambda(s.Lambda, s.NoLambda)
 	g := gorgonia.NewGraph()
 	x := gorgonia.NewTensor(g, tensor.Float32, 4, gorgonia.WithShape(bs, 1, cfg.Size, cfg.Size), gorgonia.WithName("x"))
 	frozen := dcgan.Mode{NoGrad: nn.NoInputGrad | nn.NoParamGrad}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/anogo/anogo/sdk/data"
 	"github.com/anogo/anogo/sdk/dcgan"
+	"github.com/anogo/anogo/sdk/mapper"
 	"github.com/anogo/anogo/sdk/score"
 	"github.com/anogo/anogo/sdk/train"
 )
@@ -92,5 +93,30 @@ func TestTrainSaveScore(t *testing.T) {
 		if math.Abs(sum-r) > 1e-3*r {
 			t.Errorf("sample %d: R = %v, Σ|x - x̂| = %v", i, r, sum)
 		}
+	}
+}
+
+// TestScorerNoLambda: with NoLambda the aCAE's A is its residual score R
+// (λ = 0), as it is for the mapper; Lambda 0 alone means the default λ.
+func TestScorerNoLambda(t *testing.T) {
+	m, err := New(dcgan.Config{Size: 28, Width: 4, Latent: 8}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := []data.Sample{{ID: "a", Image: data.NewImage(28, 28)}}
+	s[0].Image.Pix[3] = 0.7
+	res, err := (&Scorer{Model: m, NoLambda: true}).Score(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc := res[0].Scores; sc[score.A] != sc[score.R] {
+		t.Errorf("NoLambda: A %v, R %v; want A = R", sc[score.A], sc[score.R])
+	}
+	res, err = (&Scorer{Model: m}).Score(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc := res[0].Scores; math.Abs(sc[score.A]-score.Anomaly(sc[score.R], sc[score.D], mapper.DefaultLambda)) > 1e-9 {
+		t.Errorf("default λ: A %v, R %v, D %v", sc[score.A], sc[score.R], sc[score.D])
 	}
 }

@@ -28,13 +28,14 @@ func init() {
 }
 
 // Settings are the settings of the registered aCAE: the network shape (its
-// Size is the data's), training and the λ of its score (0: the mapping
-// default).
+// Size is the data's), training and the λ of its score (0:
+// mapper.DefaultLambda; NoLambda: 0).
 type Settings struct {
-	Model  dcgan.Config `json:"model"`
-	Train  TrainConfig  `json:"train"`
-	Steps  int          `json:"steps"`
-	Lambda float64      `json:"lambda,omitempty"`
+	Model    dcgan.Config `json:"model"`
+	Train    TrainConfig  `json:"train"`
+	Steps    int          `json:"steps"`
+	Lambda   float64      `json:"lambda,omitempty"`
+	NoLambda bool         `json:"no_lambda,omitempty"`
 	// SeedOffset is added to Train.Seed for the aCAE's initialisation and
 	// batches, so that an aCAE and a DCGAN seeded alike draw different
 	// numbers (100, as the AnoGAN experiment has always done).
@@ -117,7 +118,7 @@ func (t *Detector) Score(ctx context.Context, samples []data.Sample) ([]score.Re
 	if t.AE == nil {
 		return nil, errors.New("acae: the detector is not fitted")
 	}
-	return (&Scorer{Model: t.AE, Lambda: t.Settings.Lambda}).Score(ctx, samples)
+	return (&Scorer{Model: t.AE, Lambda: t.Settings.Lambda, NoLambda: t.Settings.NoLambda}).Score(ctx, samples)
 }
 
 // Rows implements detector.Detector: aCAE ranks by A and maps |x - x̂|.

@@ -231,7 +231,7 @@ func Score(ctx context.Context, cfg Config, gan *dcgan.Model, ae *acae.Model, sa
 		return nil, err
 	}
 	if ae != nil {
-		ar, err := (&acae.Scorer{Model: ae, Lambda: cfg.Mapping.Lambda}).Score(ctx, samples)
+		ar, err := (&acae.Scorer{Model: ae, Lambda: cfg.Mapping.Lambda, NoLambda: cfg.Mapping.NoLambda}).Score(ctx, samples)
 		if err != nil {
 			return nil, err
 		}
@@ -259,8 +259,23 @@ func Methods(res []score.Result) []metrics.Method {
 	return ms
 }
 
-// Table1 returns the paper's Table 1 for scored results.
-func Table1(res []score.Result) dataframe.DataFrame { return metrics.Table1(Methods(res)) }
+// Table1 returns the paper's Table 1 for scored results. A result that
+// lacks one of the score columns (A, Ahat, PD, and aCAE when the first
+// result has it) gives a DataFrame whose Err names it.
+func Table1(res []score.Result) dataframe.DataFrame {
+	cols := []string{score.A, score.ARef, score.PD}
+	if len(res) > 0 {
+		if _, ok := res[0].Scores[ACAEColumn]; ok {
+			cols = append(cols, ACAEColumn)
+		}
+	}
+	for _, c := range cols {
+		if _, err := score.Lookup(res, c); err != nil {
+			return dataframe.DataFrame{Err: fmt.Errorf("anogan: Table 1: %w", err)}
+		}
+	}
+	return metrics.Table1(Methods(res))
+}
 
 // BySize returns the image AUC of every method of Table 1 by the size of
 // the anomaly (metrics.AUCBySize with metrics.SizeEdges): columns pixels,
@@ -347,7 +362,7 @@ func (r *Report) IdealAUC() (aucR, aucA float64, ok bool) {
 // DCGAN's shape and optimiser, ACAESteps steps, the mapping's λ.
 func (c Config) ACAESettings() *acae.Settings {
 	return &acae.Settings{Model: c.Model, Train: acae.TrainConfig{TrainConfig: c.Train}, Steps: c.ACAESteps,
-		Lambda: c.Mapping.Lambda, SeedOffset: 100}
+		Lambda: c.Mapping.Lambda, NoLambda: c.Mapping.NoLambda, SeedOffset: 100}
 }
 
 // Experiment returns the experiment.Config that Run runs: the methods

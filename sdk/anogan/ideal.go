@@ -74,9 +74,5 @@ func Ideal(cfg Config, d *Data, m *dcgan.Model) ([]score.Result, error) {
 		}
 		recons[i] = im
 	}
-	lam := cfg.Mapping.Lambda
-	if lam == 0 && !cfg.Mapping.NoLambda {
-		lam = 0.1
-	}
-	return score.Against(m, test, recons, lam)
+	return score.Against(m, test, recons, cfg.Mapping.EffectiveLambda())
 }

@@ -59,7 +59,7 @@ type Iterative struct {
 	Model *dcgan.Model
 	// Steps is Γ, the number of updates (default 500, the paper's).
 	Steps int
-	// Lambda is λ of Eq. (5) (default 0.1, the paper's). Set NoLambda to
+	// Lambda is λ of Eq. (5) (0: DefaultLambda, the paper's). Set NoLambda to
 	// use λ = 0.
 	Lambda   float64
 	NoLambda bool
@@ -86,7 +86,33 @@ type Iterative struct {
 	// query-steps done and the total (queries × Γ).
 	Progress func(done, total int) `json:"-"`
 
-	graphs map[int]*graph
+	graphs map[graphKey]*graph
+}
+
+// graphKey is everything a compiled mapping graph depends on, so that a
+// mapper reused with another model, loss or λ never runs a stale graph.
+type graphKey struct {
+	n      int
+	model  *dcgan.Model
+	loss   Loss
+	lambda float64
+}
+
+// DefaultLambda is λ of Eqs. (5) and (6) when a setting leaves it 0: the
+// AnoGAN paper's 0.1 (Sec. 3).
+const DefaultLambda = 0.1
+
+// ResolveLambda returns λ for a setting's Lambda and NoLambda: 0 with
+// NoLambda, DefaultLambda for 0, else lambda. Every user of λ (the mapper,
+// the scores, the aCAE) calls it, so the default lives here alone.
+func ResolveLambda(lambda float64, noLambda bool) float64 {
+	switch {
+	case noLambda:
+		return 0
+	case lambda == 0:
+		return DefaultLambda
+	}
+	return lambda
 }
 
 func (it *Iterative) steps() int {
@@ -96,16 +122,12 @@ func (it *Iterative) steps() int {
 	return it.Steps
 }
 
-// lambda returns λ.
-func (it *Iterative) lambda() float64 {
-	if it.NoLambda {
-		return 0
-	}
-	if it.Lambda == 0 {
-		return 0.1
-	}
-	return it.Lambda
-}
+// lambda returns λ (ResolveLambda).
+func (it *Iterative) lambda() float64 { return ResolveLambda(it.Lambda, it.NoLambda) }
+
+// EffectiveLambda returns the λ the mapping uses: Lambda, DefaultLambda
+// when it is 0, 0 with NoLambda.
+func (it *Iterative) EffectiveLambda() float64 { return it.lambda() }
 
 func (it *Iterative) batch() int {
 	if it.Batch <= 0 {
@@ -123,7 +145,8 @@ type graph struct {
 }
 
 func (it *Iterative) build(n int) (*graph, error) {
-	if gr, ok := it.graphs[n]; ok {
+	key := graphKey{n: n, model: it.Model, loss: it.Loss, lambda: it.lambda()}
+	if gr, ok := it.graphs[key]; ok {
 		return gr, nil
 	}
 	m := it.Model
@@ -191,9 +214,9 @@ func (it *Iterative) build(n int) (*graph, error) {
 	gr.zT = tensor.New(tensor.WithShape(n, cfg.Latent), tensor.Of(tensor.Float32))
 	gr.xT = tensor.New(tensor.WithShape(n, 1, cfg.Size, cfg.Size), tensor.Of(tensor.Float32))
 	if it.graphs == nil {
-		it.graphs = map[int]*graph{}
+		it.graphs = map[graphKey]*graph{}
 	}
-	it.graphs[n] = gr
+	it.graphs[key] = gr
 	return gr, nil
 }
 

@@ -213,3 +213,50 @@ func TestProgress(t *testing.T) {
 		}
 	}
 }
+
+// TestReusedMapperFollowsItsSettings: a mapper reused after its Loss or
+// Lambda changed maps as a fresh mapper with the new settings does (its
+// compiled graphs were once cached by batch size alone, so the reused one
+// kept the old loss: 1.18 against 0.69).
+func TestReusedMapperFollowsItsSettings(t *testing.T) {
+	m := model(t)
+	qs := queries(3)
+	reused := &Iterative{Model: m, Steps: 5, Batch: 4, Loss: FeatureMatching, Seed: 7, LR: 0.05}
+	if _, err := reused.Map(context.Background(), qs); err != nil {
+		t.Fatal(err)
+	}
+	for _, change := range []func(*Iterative){
+		func(it *Iterative) { it.Loss = Reference },
+		func(it *Iterative) { it.Loss, it.Lambda = FeatureMatching, 0.5 },
+		func(it *Iterative) { it.NoLambda = true },
+	} {
+		change(reused)
+		fresh := &Iterative{Model: m, Steps: 5, Batch: 4, Loss: reused.Loss, Lambda: reused.Lambda, NoLambda: reused.NoLambda, Seed: 7, LR: 0.05}
+		got, err := reused.Map(context.Background(), qs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := fresh.Map(context.Background(), qs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range got {
+			if got[i].Discrimination != want[i].Discrimination || !slices.Equal(got[i].Z, want[i].Z) {
+				t.Fatalf("loss %v, λ %v (no λ %v): query %d: reused mapper gives D %v, a fresh one %v",
+					reused.Loss, reused.Lambda, reused.NoLambda, i, got[i].Discrimination, want[i].Discrimination)
+			}
+		}
+	}
+}
+
+func TestResolveLambda(t *testing.T) {
+	for i, c := range []struct {
+		lambda float64
+		no     bool
+		want   float64
+	}{{0, false, DefaultLambda}, {0.3, false, 0.3}, {0.3, true, 0}, {0, true, 0}} {
+		if got := ResolveLambda(c.lambda, c.no); got != c.want {
+			t.Errorf("%d: ResolveLambda(%v, %v) = %v, want %v", i, c.lambda, c.no, got, c.want)
+		}
+	}
+}

@@ -92,10 +92,7 @@ func (s *AnoGAN) Score(ctx context.Context, samples []data.Sample) ([]Result, er
 	if err != nil {
 		return nil, err
 	}
-	lam := fm.Lambda
-	if lam == 0 && !fm.NoLambda {
-		lam = 0.1
-	}
+	lam := fm.EffectiveLambda()
 	out := make([]Result, len(samples))
 	for i, smp := range samples {
 		l := lat[i]
@@ -179,13 +176,33 @@ func Table(results []Result, cols ...string) dataframe.DataFrame {
 	return dataframe.New(ss...)
 }
 
-// Column returns the named score of every result.
+// Column returns the named score of every result, NaN where a result lacks
+// it (never 0: a missing score must not pass for a value). Use Lookup where
+// a missing score is an error to report.
 func Column(results []Result, name string) []float64 {
 	out := make([]float64, len(results))
 	for i, r := range results {
-		out[i] = r.Scores[name]
+		v, ok := r.Scores[name]
+		if !ok {
+			v = math.NaN()
+		}
+		out[i] = v
 	}
 	return out
+}
+
+// Lookup returns the named score of every result, or an error naming the
+// first result (by ID and position, counted from 1) that lacks it.
+func Lookup(results []Result, name string) ([]float64, error) {
+	out := make([]float64, len(results))
+	for i, r := range results {
+		v, ok := r.Scores[name]
+		if !ok {
+			return nil, fmt.Errorf("score: result %d (%s) has no score column %q", i+1, r.ID, name)
+		}
+		out[i] = v
+	}
+	return out, nil
 }
 
 // Labels returns the label of every result.
@@ -216,6 +233,13 @@ func ReadTable(df dataframe.DataFrame) ([]Result, error) {
 	if idCol < 0 || labelCol < 0 {
 		return nil, fmt.Errorf("score: table has no id and label columns (columns %v)", names)
 	}
+	seen := map[string]bool{}
+	for _, n := range names {
+		if seen[n] {
+			return nil, fmt.Errorf("score: table has two columns named %q (columns %v)", n, names)
+		}
+		seen[n] = true
+	}
 	rows, _ := df.Dims()
 	out := make([]Result, rows)
 	for r := 0; r < rows; r++ {
@@ -223,6 +247,9 @@ func ReadTable(df dataframe.DataFrame) ([]Result, error) {
 		l, err := strconv.Atoi(df.Elem(r, labelCol).String())
 		if err != nil {
 			return nil, fmt.Errorf("score: row %d: label %q is not an integer", r+1, df.Elem(r, labelCol).String())
+		}
+		if l != data.Normal && l != data.Anomalous && l != data.Unknown {
+			return nil, fmt.Errorf("score: row %d: label %d is not 0 (normal), 1 (anomalous) or -1 (unknown)", r+1, l)
 		}
 		res.Label = l
 		for c, n := range names {

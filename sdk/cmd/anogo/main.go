@@ -345,6 +345,12 @@ func cmdEval(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer f.Close()
+	if err := checkHeader(f, *in); err != nil {
+		return err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
 	df := dataframe.ReadCSV(f, dataframe.WithTypes(map[string]series.Type{"id": series.String}))
 	if df.Err != nil {
 		return fmt.Errorf("reading %s: %w", *in, df.Err)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -157,5 +158,73 @@ func TestSeeds(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "seed5", "scores.csv")); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestEvalRefusesBadScores: a scores CSV without a column Table 1 needs,
+// with two columns of one name or with a label other than 0, 1, -1 is an
+// error naming the problem (a missing column once read as zeros: AUC 0.5,
+// exit 0).
+func TestEvalRefusesBadScores(t *testing.T) {
+	dir := t.TempDir()
+	for i, c := range []struct{ csv, want string }{
+		{"id,label,A,PD\na,0,1,1\nb,1,2,2\n", `no score column "Ahat"`},
+		{"id,label,A,A,Ahat,PD\na,0,1,1,1,1\nb,1,2,2,2,2\n", `two columns named "A"`},
+		{"id,label,A,Ahat,PD\na,0,1,1,1\nb,7,2,2,2\n", "row 2: label 7"},
+	} {
+		path := filepath.Join(dir, fmt.Sprintf("scores%d.csv", i))
+		if err := os.WriteFile(path, []byte(c.csv), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var out, errb bytes.Buffer
+		err := run(context.Background(), []string{"eval", "-scores", path}, &out, &errb)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("case %d: %v, want an error containing %q", i, err, c.want)
+		}
+	}
+}
+
+// TestMethodsAndCompare: anogo methods lists anogan and acae; compare runs
+// both on a tiny phantom and writes results.csv with the runner's columns;
+// train -method and score -model DIR write a model directory and scores
+// with predicted labels.
+func TestMethodsAndCompare(t *testing.T) {
+	ctx := context.Background()
+	var out, errb bytes.Buffer
+	if err := run(ctx, []string{"methods"}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"anogan", "acae"} {
+		if !strings.Contains(out.String(), m+" ") {
+			t.Errorf("anogo methods does not list %s:\n%s", m, out.String())
+		}
+	}
+	dir := t.TempDir()
+	set := []string{"-set", "anogan:Steps=3", "-set", "anogan:mapping.Steps=2", "-set", "anogan:train.batch_size=8",
+		"-set", "acae:steps=3", "-set", "acae:train.batch_size=8"}
+	args := append([]string{"compare", "-data", "phantom:train=8,val=4,test=30", "-methods", "anogan,acae", "-out", dir}, set...)
+	if err := run(ctx, args, &out, &errb); err != nil {
+		t.Fatalf("compare: %v\n%s", err, errb.String())
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "results.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(b), "dataset,class,method,seed,auc,ap,pixel_auc,dice,fit_s,score_s,images_per_s\n") {
+		t.Errorf("results.csv:\n%s", b)
+	}
+	model := filepath.Join(dir, "model")
+	if err := run(ctx, append([]string{"train", "-method", "acae", "-data", "phantom:train=8,val=4,test=30", "-out", model}, set[6:]...), &out, &errb); err != nil {
+		t.Fatalf("train -method: %v\n%s", err, errb.String())
+	}
+	scores := filepath.Join(dir, "scores.csv")
+	if err := run(ctx, []string{"score", "-model", model, "-data", "phantom:train=8,val=4,test=4", "-out", scores}, &out, &errb); err != nil {
+		t.Fatalf("score -model DIR: %v\n%s", err, errb.String())
+	}
+	if b, err = os.ReadFile(scores); err != nil || !strings.HasPrefix(string(b), "id,label,A,pred_aCAE\n") {
+		t.Errorf("scores.csv (%v):\n%.200s", err, b)
+	}
+	if err := run(ctx, []string{"score", "-model", model, "-out", filepath.Join(model, "x.csv")}, &out, &errb); err == nil {
+		t.Error("score -out inside the model directory: no error")
 	}
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -448,4 +450,32 @@ func isModelDir(args []string) bool {
 		}
 	}
 	return false
+}
+
+// checkHeader reads the header of a scores CSV and refuses two columns of
+// one name (gota would rename one of them silently), with hints for a
+// UTF-8 byte-order mark and for semicolon separators.
+func checkHeader(r io.Reader, name string) error {
+	head, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && head == "" {
+		return fmt.Errorf("%s: no header line: %w", name, err)
+	}
+	if strings.HasPrefix(head, "\ufeff") {
+		return fmt.Errorf("%s: the header starts with a UTF-8 byte-order mark; save the file as plain UTF-8 (without BOM)", name)
+	}
+	cols, err := csv.NewReader(strings.NewReader(head)).Read()
+	if err != nil {
+		return fmt.Errorf("%s: header: %w", name, err)
+	}
+	if len(cols) == 1 && strings.Contains(head, ";") {
+		return fmt.Errorf("%s: the header has no commas but semicolons; anogo reads comma-separated files", name)
+	}
+	seen := map[string]bool{}
+	for _, c := range cols {
+		if seen[c] {
+			return fmt.Errorf("%s: two columns named %q", name, c)
+		}
+		seen[c] = true
+	}
+	return nil
 }
