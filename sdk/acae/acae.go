@@ -74,7 +74,7 @@ func NewTrainer(m *Model, cfg TrainConfig) (*Trainer, error) {
 	if cfg.AdvWeight == 0 {
 		cfg.AdvWeight = 0.01
 	}
-	t := &Trainer{Model: m, Config: cfg, OptAE: optim.NewAdam(cfg.LR, cfg.Beta1), OptD: optim.NewAdam(cfg.LR, cfg.Beta1)}
+	t := &Trainer{Model: m, Config: cfg, OptAE: cfg.Adam(), OptD: cfg.Adam()}
 	t.aeNets = []*dcgan.Net{m.Enc, &m.GAN.G}
 	gan := m.GAN
 	n, s := cfg.BatchSize, gan.Config.Size

@@ -226,3 +226,14 @@ func TestDiscriminateImages(t *testing.T) {
 		t.Error("accepted a 32x32 image for a 28x28 model")
 	}
 }
+
+// TestTrainConfigAdam: β2 0 means Adam's 0.999; a given β2 (WGAN-GP's
+// 0.9) and a β1 of 0 are taken as they are.
+func TestTrainConfigAdam(t *testing.T) {
+	if a := (TrainConfig{LR: 2e-4, Beta1: 0.5}).Adam(); a.Beta1 != 0.5 || a.Beta2 != 0.999 || a.LR != 2e-4 {
+		t.Errorf("default: %+v", a)
+	}
+	if a := (TrainConfig{LR: 1e-4, Beta1: 0, Beta2: 0.9}).Adam(); a.Beta1 != 0 || a.Beta2 != 0.9 {
+		t.Errorf("WGAN-GP's: %+v", a)
+	}
+}

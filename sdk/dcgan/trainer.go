@@ -17,13 +17,25 @@ import (
 // TrainConfig holds the optimiser settings of adversarial training.
 type TrainConfig struct {
 	// LR and Beta1 are Adam's learning rate and first-moment decay
-	// (DCGAN: 2e-4 and 0.5).
+	// (DCGAN: 2e-4 and 0.5; 0 is a valid β1, WGAN-GP's). Beta2 is the
+	// second-moment decay; 0 means 0.999 (Adam's and DCGAN's), WGAN-GP
+	// uses 0.9.
 	LR    float64 `json:"lr"`
 	Beta1 float64 `json:"beta1"`
+	Beta2 float64 `json:"beta2,omitempty"`
 	// BatchSize is the number of real images per step.
 	BatchSize int `json:"batch_size"`
 	// Seed seeds the sampling of z.
 	Seed uint64 `json:"seed"`
+}
+
+// Adam returns a new Adam optimiser with c's learning rate, β1 and β2.
+func (c TrainConfig) Adam() *optim.Adam {
+	a := optim.NewAdam(c.LR, c.Beta1)
+	if c.Beta2 != 0 {
+		a.Beta2 = c.Beta2
+	}
+	return a
 }
 
 // DefaultTrainConfig returns DCGAN's settings: Adam with learning rate 2e-4
@@ -80,8 +92,8 @@ func NewTrainer(m *Model, cfg TrainConfig) (*Trainer, error) {
 	t := &Trainer{
 		Model:   m,
 		Config:  cfg,
-		OptG:    optim.NewAdam(cfg.LR, cfg.Beta1),
-		OptD:    optim.NewAdam(cfg.LR, cfg.Beta1),
+		OptG:    cfg.Adam(),
+		OptD:    cfg.Adam(),
 		ZSource: rand.NewPCG(cfg.Seed, 0xda3e39cb94b95bdb),
 	}
 	if err := t.build(); err != nil {
