@@ -239,13 +239,7 @@ func (m *Model) save(path string, st train.State) error {
 		return err
 	}
 	m.GAN.AddTo(c)
-	for _, p := range m.Enc.Params {
-		c.Add(p.Name, p.Value.Data().([]float32), p.Value.Shape()...)
-	}
-	for i, s := range m.Enc.BN {
-		c.Add(fmt.Sprintf("e.bnstats%d.mean", i), s.Mean, len(s.Mean))
-		c.Add(fmt.Sprintf("e.bnstats%d.var", i), s.Var, len(s.Var))
-	}
+	m.Enc.AddTo(c, "e")
 	return checkpoint.Save(path, c)
 }
 
@@ -269,18 +263,8 @@ func Load(path string) (*Model, error) {
 	if err := m.GAN.RestoreFrom(c); err != nil {
 		return nil, fmt.Errorf("acae: %q: %w", path, err)
 	}
-	for _, p := range m.Enc.Params {
-		if err := c.Into(p.Name, p.Value.Data().([]float32)); err != nil {
-			return nil, fmt.Errorf("acae: %q: %w", path, err)
-		}
-	}
-	for i, s := range m.Enc.BN {
-		if err := c.Into(fmt.Sprintf("e.bnstats%d.mean", i), s.Mean); err != nil {
-			return nil, fmt.Errorf("acae: %q: %w", path, err)
-		}
-		if err := c.Into(fmt.Sprintf("e.bnstats%d.var", i), s.Var); err != nil {
-			return nil, fmt.Errorf("acae: %q: %w", path, err)
-		}
+	if err := m.Enc.RestoreFrom(c, "e"); err != nil {
+		return nil, fmt.Errorf("acae: %q: %w", path, err)
 	}
 	return m, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -235,5 +236,36 @@ func TestTrainConfigAdam(t *testing.T) {
 	}
 	if a := (TrainConfig{LR: 1e-4, Beta1: 0, Beta2: 0.9}).Adam(); a.Beta1 != 0 || a.Beta2 != 0.9 {
 		t.Errorf("WGAN-GP's: %+v", a)
+	}
+}
+
+// TestParamsByName: the networks find their weights by name, so a Net whose
+// parameters are stored in another order computes the same function (the
+// weights used to be consumed in creation order), and a missing one is an
+// error naming it.
+func TestParamsByName(t *testing.T) {
+	m, err := New(Config{Size: 28, Width: 4, Latent: 8}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im := data.NewImage(28, 28)
+	for i := range im.Pix {
+		im.Pix[i] = float32(i%7)/7 - 0.5
+	}
+	want, _, err := m.DiscriminateImages([]*data.Image{im})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Reverse(m.D.Params)
+	got, _, err := m.DiscriminateImages([]*data.Image{im})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0] != want[0] {
+		t.Errorf("logit %v with the parameters reversed, %v before", got[0], want[0])
+	}
+	m.D.Params = m.D.Params[1:]
+	if _, _, err := m.DiscriminateImages([]*data.Image{im}); err == nil || !strings.Contains(err.Error(), "no parameter") {
+		t.Errorf("a missing parameter: %v", err)
 	}
 }

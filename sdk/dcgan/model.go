@@ -2,6 +2,7 @@ package dcgan
 
 import (
 	"fmt"
+	"strings"
 	"math/rand/v2"
 
 	"gorgonia.org/gorgonia"
@@ -100,6 +101,35 @@ type Param struct {
 type Net struct {
 	Params []Param
 	BN     []*nn.BNStats
+}
+
+// Index returns the position of the parameter named name in n.Params (and
+// in the nodes Nodes returns), or -1.
+func (n *Net) Index(name string) int {
+	for i, p := range n.Params {
+		if p.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// lookup returns a function that finds a parameter's node by name among
+// params (the nodes of n.Nodes), with an error naming a missing one, so
+// that network code names every weight it takes instead of consuming them
+// in creation order.
+func (n *Net) lookup(params gorgonia.Nodes) (get func(name string) *gorgonia.Node, errp *error) {
+	var err error
+	return func(name string) *gorgonia.Node {
+		i := n.Index(name)
+		if i < 0 || i >= len(params) {
+			if err == nil {
+				err = fmt.Errorf("dcgan: no parameter %q (%d given)", name, len(params))
+			}
+			return nil
+		}
+		return params[i]
+	}, &err
 }
 
 // Values returns the parameters' backing slices in order.
@@ -210,9 +240,8 @@ func (m *Model) Generator(z *gorgonia.Node, params gorgonia.Nodes, mode Mode) (*
 	s0, l := m.Config.Base()
 	ch := m.Config.Channels()
 	pg := mode.NoGrad & nn.NoParamGrad
-	p := 0
-	next := func() *gorgonia.Node { p++; return params[p-1] }
-	h, err := nn.Linear(z, next(), mode.NoGrad)
+	param, perr := m.G.lookup(params)
+	h, err := nn.Linear(z, param("g.fc.w"), mode.NoGrad)
 	if err != nil {
 		return nil, fmt.Errorf("dcgan: generator: %w", err)
 	}
@@ -221,19 +250,26 @@ func (m *Model) Generator(z *gorgonia.Node, params gorgonia.Nodes, mode Mode) (*
 	}
 	for i := 0; i < l; i++ {
 		if i > 0 {
-			if h, err = nn.ConvTranspose2d(h, next(), 2, 2, 1, pg); err != nil {
+			if h, err = nn.ConvTranspose2d(h, param(fmt.Sprintf("g.convt%d.w", i)), 2, 2, 1, pg); err != nil {
 				return nil, fmt.Errorf("dcgan: generator layer %d: %w", i, err)
 			}
 		}
-		gamma, beta := next(), next()
+		gamma, beta := param(fmt.Sprintf("g.bn%d.gamma", i)), param(fmt.Sprintf("g.bn%d.beta", i))
+		if *perr != nil {
+			return nil, *perr
+		}
 		if h, err = batchNormAct(h, gamma, beta, m.G.BN[i], mode, nn.ReLU, 0); err != nil {
 			return nil, fmt.Errorf("dcgan: generator layer %d: %w", i, err)
 		}
 	}
-	if h, err = nn.ConvTranspose2d(h, next(), 2, 2, 1, pg); err != nil {
+	w, b := param(fmt.Sprintf("g.convt%d.w", l)), param(fmt.Sprintf("g.convt%d.b", l))
+	if *perr != nil {
+		return nil, *perr
+	}
+	if h, err = nn.ConvTranspose2d(h, w, 2, 2, 1, pg); err != nil {
 		return nil, fmt.Errorf("dcgan: generator output: %w", err)
 	}
-	if h, err = nn.BiasAct(h, next(), nn.Tanh, 0, pg); err != nil {
+	if h, err = nn.BiasAct(h, b, nn.Tanh, 0, pg); err != nil {
 		return nil, fmt.Errorf("dcgan: generator output: %w", err)
 	}
 	return h, nil
@@ -291,21 +327,31 @@ func (n *Net) convStack(cfg Config, rng *rand.Rand, prefix string) {
 func (c Config) convNet(net *Net, x *gorgonia.Node, params gorgonia.Nodes, mode Mode, act nn.Act) (out, feat *gorgonia.Node, err error) {
 	_, l := c.Base()
 	pg := mode.NoGrad & nn.NoParamGrad
-	p := 0
-	next := func() *gorgonia.Node { p++; return params[p-1] }
+	if len(net.Params) == 0 {
+		return nil, nil, fmt.Errorf("dcgan: network without parameters")
+	}
+	prefix, _, _ := strings.Cut(net.Params[0].Name, ".") // "d" or "e"
+	param, perr := net.lookup(params)
 	h := x
 	for i := 0; i < l; i++ {
 		ng := pg
 		if i == 0 {
 			ng = mode.NoGrad // the input gradient is the caller's choice
 		}
-		if h, err = nn.Conv2d(h, next(), 2, 2, ng); err != nil {
+		w := param(fmt.Sprintf("%s.conv%d.w", prefix, i))
+		if *perr != nil {
+			return nil, nil, *perr
+		}
+		if h, err = nn.Conv2d(h, w, 2, 2, ng); err != nil {
 			return nil, nil, fmt.Errorf("dcgan: convolution block %d: %w", i, err)
 		}
 		if i == 0 {
-			h, err = nn.BiasAct(h, next(), nn.LeakyReLU, LeakySlope, pg)
+			h, err = nn.BiasAct(h, param(prefix+".conv0.b"), nn.LeakyReLU, LeakySlope, pg)
 		} else {
-			gamma, beta := next(), next()
+			gamma, beta := param(fmt.Sprintf("%s.bn%d.gamma", prefix, i)), param(fmt.Sprintf("%s.bn%d.beta", prefix, i))
+			if *perr != nil {
+				return nil, nil, *perr
+			}
 			h, err = batchNormAct(h, gamma, beta, net.BN[i-1], mode, nn.LeakyReLU, LeakySlope)
 		}
 		if err != nil {
@@ -317,10 +363,14 @@ func (c Config) convNet(net *Net, x *gorgonia.Node, params gorgonia.Nodes, mode 
 	if err != nil {
 		return nil, nil, fmt.Errorf("dcgan: flatten: %w", err)
 	}
-	if out, err = nn.Linear(flat, next(), pg); err != nil {
+	fw, fb := param(prefix+".fc.w"), param(prefix+".fc.b")
+	if *perr != nil {
+		return nil, nil, *perr
+	}
+	if out, err = nn.Linear(flat, fw, pg); err != nil {
 		return nil, nil, fmt.Errorf("dcgan: linear output: %w", err)
 	}
-	if out, err = nn.BiasAct(out, next(), act, 0, pg); err != nil {
+	if out, err = nn.BiasAct(out, fb, act, 0, pg); err != nil {
 		return nil, nil, fmt.Errorf("dcgan: linear output: %w", err)
 	}
 	return out, feat, nil

@@ -256,6 +256,19 @@ func (t *Trainer) Save(path string, st train.State) error {
 	return checkpoint.Save(path, c)
 }
 
+// AddAdam adds the state of a (its moments, by parameter name under
+// prefix) to c, for the parameters of n; LoadAdam reads it back into a
+// fresh optimiser after t steps.
+func (n *Net) AddAdam(c *checkpoint.Checkpoint, prefix string, a *optim.Adam) {
+	addAdam(c, prefix, a, n)
+}
+
+// LoadAdam is AddAdam's inverse (t is the optimiser's step count, saved by
+// the caller; 0 leaves a untouched).
+func (n *Net) LoadAdam(c *checkpoint.Checkpoint, prefix string, a *optim.Adam, t int) error {
+	return loadAdam(c, prefix, a, n, t)
+}
+
 func addAdam(c *checkpoint.Checkpoint, prefix string, a *optim.Adam, net *Net) {
 	if a.M == nil {
 		return
@@ -297,20 +310,42 @@ func (m *Model) checkpoint() *checkpoint.Checkpoint {
 // in a DCGAN checkpoint; RestoreFrom reads them back. Models built on a
 // DCGAN (package acae) use them for their own checkpoints.
 func (m *Model) AddTo(c *checkpoint.Checkpoint) {
-	for _, net := range []*Net{&m.G, &m.D} {
-		for _, p := range net.Params {
-			c.Add(p.Name, p.Value.Data().([]float32), p.Value.Shape()...)
+	m.G.AddTo(c, "g")
+	m.D.AddTo(c, "d")
+}
+
+// AddTo adds the network's parameters to c under their names and its
+// BatchNorm statistics as <bn>.bnstats<i>.mean and .var; RestoreFrom reads
+// them back. Any model whose networks are Nets (DCGAN, aCAE, the methods to
+// come) saves and loads them with these two, so the plumbing is written
+// once.
+func (n *Net) AddTo(c *checkpoint.Checkpoint, bn string) {
+	for _, p := range n.Params {
+		c.Add(p.Name, p.Value.Data().([]float32), p.Value.Shape()...)
+	}
+	for i, s := range n.BN {
+		c.Add(fmt.Sprintf("%s.bnstats%d.mean", bn, i), s.Mean, len(s.Mean))
+		c.Add(fmt.Sprintf("%s.bnstats%d.var", bn, i), s.Var, len(s.Var))
+	}
+}
+
+// RestoreFrom sets the network's parameters and BatchNorm statistics from
+// c (as AddTo names them); an error names a missing or mis-sized tensor.
+func (n *Net) RestoreFrom(c *checkpoint.Checkpoint, bn string) error {
+	for _, p := range n.Params {
+		if err := c.Into(p.Name, p.Value.Data().([]float32)); err != nil {
+			return err
 		}
 	}
-	for _, bn := range []struct {
-		prefix string
-		stats  []*nn.BNStats
-	}{{"g", m.G.BN}, {"d", m.D.BN}} {
-		for i, s := range bn.stats {
-			c.Add(fmt.Sprintf("%s.bnstats%d.mean", bn.prefix, i), s.Mean, len(s.Mean))
-			c.Add(fmt.Sprintf("%s.bnstats%d.var", bn.prefix, i), s.Var, len(s.Var))
+	for i, s := range n.BN {
+		if err := c.Into(fmt.Sprintf("%s.bnstats%d.mean", bn, i), s.Mean); err != nil {
+			return err
+		}
+		if err := c.Into(fmt.Sprintf("%s.bnstats%d.var", bn, i), s.Var); err != nil {
+			return err
 		}
 	}
+	return nil
 }
 
 // Save writes the model alone (no optimiser state) to path.
@@ -353,27 +388,10 @@ func load(path string) (*Model, *checkpoint.Checkpoint, meta, error) {
 
 // RestoreFrom sets the model's weights and BatchNorm statistics from c.
 func (m *Model) RestoreFrom(c *checkpoint.Checkpoint) error {
-	for _, net := range []*Net{&m.G, &m.D} {
-		for _, p := range net.Params {
-			if err := c.Into(p.Name, p.Value.Data().([]float32)); err != nil {
-				return err
-			}
-		}
+	if err := m.G.RestoreFrom(c, "g"); err != nil {
+		return err
 	}
-	for _, bn := range []struct {
-		prefix string
-		stats  []*nn.BNStats
-	}{{"g", m.G.BN}, {"d", m.D.BN}} {
-		for i, s := range bn.stats {
-			if err := c.Into(fmt.Sprintf("%s.bnstats%d.mean", bn.prefix, i), s.Mean); err != nil {
-				return err
-			}
-			if err := c.Into(fmt.Sprintf("%s.bnstats%d.var", bn.prefix, i), s.Var); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return m.D.RestoreFrom(c, "d")
 }
 
 // Resume reads a checkpoint written by Trainer.Save and returns a trainer
