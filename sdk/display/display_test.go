@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"image"
 	"image/png"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -227,7 +228,47 @@ func newTestProgress(total int, label string) (*Progress, *clock, *bytes.Buffer)
 	p.start = c.t
 	var buf bytes.Buffer
 	p.Out = &buf
+	// A terminal's bar, whatever the test's own stderr is.
+	p.Plain, p.Interval = false, DefaultInterval
 	return p, c, &buf
+}
+
+// TestProgressPlain: on a file or a pipe the bar prints a plain line (no
+// carriage return) every PlainInterval, one at the last step and none more
+// at Done.
+func TestProgressPlain(t *testing.T) {
+	p, c, buf := newTestProgress(100, "train")
+	p.Plain, p.Interval = true, PlainInterval
+	start := c.t
+	for i := 1; i <= 100; i++ {
+		c.t = start.Add(time.Duration(i) * 200 * time.Millisecond) // 20 s in all
+		p.Update(i, nil)
+	}
+	p.Done()
+	s := buf.String()
+	if strings.Contains(s, "\r") {
+		t.Errorf("plain output holds a carriage return: %q", s)
+	}
+	// Lines at 0.2 s (the first update), 5.2, 10.2, 15.2 s and at the last step (20 s).
+	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+	if len(lines) != 5 || !strings.Contains(lines[4], "100/100") {
+		t.Errorf("%d lines, want 5 ending at 100/100:\n%s", len(lines), s)
+	}
+}
+
+func TestIsTerminal(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if IsTerminal(f) || IsTerminal(&bytes.Buffer{}) || IsTerminal(nil) {
+		t.Error("a file, a buffer or nil taken for a terminal")
+	}
+	p := NewProgress(3, "x")
+	if !IsTerminal(os.Stderr) && !p.Plain {
+		t.Error("NewProgress on a non-terminal stderr is not Plain")
+	}
 }
 
 func TestProgressText(t *testing.T) {

@@ -17,12 +17,19 @@ import (
 // DefaultInterval is the least time between two redraws of a Progress.
 const DefaultInterval = 250 * time.Millisecond
 
+// PlainInterval is the least time between two lines of a Progress whose
+// output is not a terminal (a file or a pipe): a plain line every few
+// seconds instead of a line redrawn in place.
+const PlainInterval = 5 * time.Second
+
 // barWidth is the number of characters of the text bar.
 const barWidth = 20
 
 // Progress is a live progress bar for a training loop. In a notebook it is
-// one HTML output block updated in place; elsewhere it is one line of text
-// rewritten in place (with a carriage return) on Out. Either shows the
+// one HTML output block updated in place; on a terminal it is one line of
+// text rewritten in place (with a carriage return) on Out; when Out is a
+// file or a pipe (Plain) it prints a plain line every PlainInterval and a
+// last one at the end, so logs stay readable. Either shows the
 // label, step/total, the rate in steps per second, the time left (ETA) and
 // the latest values (losses) as key=value in key order.
 //
@@ -34,8 +41,11 @@ type Progress struct {
 	// NewProgress sets it to os.Stderr.
 	Out io.Writer
 	// Interval is the least time between two redraws; NewProgress sets
-	// DefaultInterval.
+	// DefaultInterval, or PlainInterval when Plain.
 	Interval time.Duration
+	// Plain prints one line per redraw, with no carriage return; NewProgress
+	// sets it when Out is not a terminal.
+	Plain bool
 
 	label string
 	total int
@@ -47,6 +57,7 @@ type Progress struct {
 	start    time.Time
 	lastDraw time.Time
 	drawn    bool
+	drawnAt  int // the step of the last redraw
 	done     bool
 	step     int
 	values   map[string]float64
@@ -67,9 +78,23 @@ func NewProgress(total int, label string) *Progress {
 	}
 	if p.front != nil {
 		p.id = "anogo_progress_" + gonbui.UniqueId()
+	} else if !IsTerminal(p.Out) {
+		p.Plain, p.Interval = true, PlainInterval
 	}
 	p.start = p.now()
 	return p
+}
+
+// IsTerminal reports whether w is a terminal (a character device such as a
+// console), where a line can be redrawn in place; files, pipes and nil are
+// not.
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok || f == nil {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // Update records that step steps are done and the latest values (copied;
@@ -102,12 +127,15 @@ func (p *Progress) Done() {
 		return
 	}
 	p.done = true
+	if p.Plain && p.drawn && p.drawnAt == p.step && p.front == nil {
+		return // the last line already shows the final state
+	}
 	p.draw(p.now(), true)
 }
 
 // draw shows the bar; p.mu is held.
 func (p *Progress) draw(now time.Time, final bool) {
-	p.drawn, p.lastDraw = true, now
+	p.drawn, p.lastDraw, p.drawnAt = true, now, p.step
 	st := p.state(now)
 	if p.front != nil {
 		p.front.UpdateHTML(p.id, st.html())
@@ -117,6 +145,10 @@ func (p *Progress) draw(now time.Time, final bool) {
 		return
 	}
 	line := st.text()
+	if p.Plain {
+		fmt.Fprintln(p.Out, line)
+		return
+	}
 	pad := max(p.lineLen-len(line), 0)
 	p.lineLen = len(line)
 	end := ""
