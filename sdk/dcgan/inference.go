@@ -11,7 +11,7 @@ import (
 )
 
 // Inference runs G and D forward in eval mode (running BatchNorm
-// statistics, as scoring must: see REFERENCES.md on GANomaly) on batches of
+// statistics, as scoring must: see docs/references.md on GANomaly) on batches of
 // up to Batch images. It computes no gradients.
 type Inference struct {
 	Model *Model
