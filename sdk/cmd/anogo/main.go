@@ -135,6 +135,15 @@ func settings(fs *flag.FlagSet, defaultSetting string) func() (anogan.Config, er
 	contaminated := fs.Bool("contaminated", false, "keep anomalous images of the training split")
 	flatten := fs.String("flatten", "", "flatten the retina before cutting patches: true or false (default: the setting's)")
 	return func() (anogan.Config, error) {
+		if err := finite(map[string]float64{"lr": *lr, "lambda": *lambda, "map-lr": *mapLR, "map-tol": *tol}); err != nil {
+			return anogan.Config{}, err
+		}
+		if *lambda < 0 || *lambda > 1 {
+			return anogan.Config{}, fmt.Errorf("-lambda %v: λ weighs two losses and lies in [0, 1]", *lambda)
+		}
+		if *lr < 0 || *mapLR < 0 {
+			return anogan.Config{}, fmt.Errorf("-lr %v, -map-lr %v: learning rates must be positive (0: the setting's)", *lr, *mapLR)
+		}
 		cfg, err := anogan.Setting(*setting)
 		if err != nil {
 			return cfg, err
@@ -246,6 +255,15 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	if err := checkOutput("out", *out, *resume); err != nil {
+		return err
+	}
+	if err := checkOutput("acae-out", *acaeOut, *out, *resume); err != nil {
+		return err
+	}
 	cfg, err := resolve()
 	if err != nil {
 		return err
@@ -299,6 +317,12 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	if err := checkOutput("out", *out, *model, *acaePath); err != nil {
+		return err
+	}
 	cfg, err := resolve()
 	if err != nil {
 		return err
@@ -338,6 +362,12 @@ func cmdEval(args []string, stdout, stderr io.Writer) error {
 	in := fs.String("scores", "scores.csv", "scores CSV written by anogo score")
 	out := fs.String("out", "", "Table 1 CSV to write (empty: print only)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	if err := checkOutput("out", *out, *in); err != nil {
 		return err
 	}
 	f, err := os.Open(*in)
@@ -380,6 +410,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	out := fs.String("out", filepath.Join("out", "demo"), "output directory")
 	reuse := fs.Bool("reuse", false, "load the models in -out/models when they were fitted with the same settings and data (their method.json) instead of training again")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
 		return err
 	}
 	cfg, err := resolve()
@@ -429,6 +462,9 @@ func cmdSeeds(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	out := fs.String("out", filepath.Join("out", "seeds"), "output directory: seeds.csv, seeds_summary.csv and one folder seed<N> per run")
 	reuse := fs.Bool("reuse", false, "load each seed's models from its folder when they were trained with the same settings")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
 		return err
 	}
 	seeds, err := parseSeeds(*list)

@@ -228,3 +228,44 @@ func TestMethodsAndCompare(t *testing.T) {
 		t.Error("score -out inside the model directory: no error")
 	}
 }
+
+// TestCarelessCommandLines: a stray word, a NaN or infinite number, an
+// output that is an input, a device or in a missing directory are refused
+// before any work (they used to drop later flags, write NaN scores,
+// overwrite the model, turn /dev/null into a file, or fail after training).
+func TestCarelessCommandLines(t *testing.T) {
+	dir := t.TempDir()
+	scores := filepath.Join(dir, "scores.csv")
+	if err := os.WriteFile(scores, []byte("id,label,A,Ahat,PD\na,0,1,1,1\nb,1,2,2,2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	model := filepath.Join(dir, "model.ckpt")
+	if err := os.WriteFile(model, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"train", "stray", "-out", filepath.Join(dir, "m.ckpt")}, `unexpected argument "stray"`},
+		{[]string{"eval", "-scores", scores, "extra"}, `unexpected argument "extra"`},
+		{[]string{"demo", "-out", dir, "oops"}, `unexpected argument "oops"`},
+		{[]string{"train", "-lambda", "Inf", "-out", filepath.Join(dir, "m.ckpt")}, "-lambda +Inf"},
+		{[]string{"train", "-lr", "NaN", "-out", filepath.Join(dir, "m.ckpt")}, "-lr NaN"},
+		{[]string{"train", "-map-tol", "NaN", "-out", filepath.Join(dir, "m.ckpt")}, "-map-tol NaN"},
+		{[]string{"train", "-lambda", "2", "-out", filepath.Join(dir, "m.ckpt")}, "[0, 1]"},
+		{[]string{"score", "-model", model, "-out", model}, "is also an input"},
+		{[]string{"eval", "-scores", scores, "-out", scores}, "is also an input"},
+		{[]string{"eval", "-scores", scores, "-out", "/dev/null"}, "not a regular file"},
+		{[]string{"train", "-out", filepath.Join(dir, "no", "such", "m.ckpt")}, "does not exist"},
+	} {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), c.args, &out, &errb)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("case %d %v: %v, want an error containing %q", i, c.args, err, c.want)
+		}
+	}
+	if b, err := os.ReadFile(model); err != nil || string(b) != "x" {
+		t.Errorf("the model was touched: %q, %v", b, err)
+	}
+}

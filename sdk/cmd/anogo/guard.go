@@ -1,0 +1,70 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+)
+
+// noArgs refuses words left after the flags: Go's flag package stops at the
+// first non-flag, so a stray word would silently drop every later flag.
+func noArgs(fs *flag.FlagSet) error {
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected argument %q: flags must come before it, and nothing after them (every later flag would be ignored)", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}
+
+// checkOutput refuses an output path that is not a regular file (a device,
+// a FIFO, a directory), that is one of the inputs, or whose directory does
+// not exist, before any work is done.
+func checkOutput(flagName, path string, inputs ...string) error {
+	if path == "" {
+		return nil
+	}
+	abs := func(p string) string {
+		a, err := filepath.Abs(p)
+		if err != nil {
+			return filepath.Clean(p)
+		}
+		if r, err := filepath.EvalSymlinks(a); err == nil {
+			return r
+		}
+		return a
+	}
+	for _, in := range inputs {
+		if in != "" && abs(in) == abs(path) {
+			return fmt.Errorf("-%s %s is also an input; it would be overwritten: choose another output", flagName, path)
+		}
+	}
+	if fi, err := os.Stat(path); err == nil {
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("-%s %s exists and is not a regular file (%v); refusing to replace it", flagName, path, fi.Mode().Type())
+		}
+	} else if !os.IsNotExist(err) {
+		return fmt.Errorf("-%s %s: %w", flagName, path, err)
+	}
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("-%s %s: directory %s does not exist", flagName, path, dir)
+	}
+	f, err := os.CreateTemp(dir, ".anogo-write-check-*")
+	if err != nil {
+		return fmt.Errorf("-%s %s: directory %s is not writable: %w", flagName, path, dir, err)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
+}
+
+// finite refuses NaN and infinite values of numeric flags.
+func finite(values map[string]float64) error {
+	for name, v := range values {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("-%s %v: want a finite number", name, v)
+		}
+	}
+	return nil
+}
