@@ -100,6 +100,12 @@ func (o Options) batch() int {
 // the state reached and ctx's error; nothing is lost that a checkpoint had.
 func Run(ctx context.Context, m Model, images []*data.Image, opt Options, start State) (State, error) {
 	st := start
+	if start.Step < 0 || start.Epoch < 0 {
+		return st, fmt.Errorf("train: cannot resume from step %d, epoch %d (a damaged or edited checkpoint?)", start.Step, start.Epoch)
+	}
+	if start.Step > 0 && start.Seed != 0 && opt.Seed != 0 && start.Seed != opt.Seed {
+		return st, fmt.Errorf("train: the checkpoint was trained with seed %d, this run has seed %d: its batches would differ", start.Seed, opt.Seed)
+	}
 	st.Seed = opt.Seed
 	bs := opt.batch()
 	if len(images) < bs {

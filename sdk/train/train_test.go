@@ -118,3 +118,25 @@ func TestBadImages(t *testing.T) {
 		t.Fatal("ran with fewer images than a batch")
 	}
 }
+
+// TestRunRefusesBadState: a loop state with a negative step or epoch (a
+// damaged checkpoint) is an error, not an index out of range.
+func TestRunRefusesBadState(t *testing.T) {
+	ims := make([]*data.Image, 4)
+	for i := range ims {
+		ims[i] = data.NewImage(2, 2)
+	}
+	for i, st := range []State{{Step: -1}, {Epoch: -3}, {Step: 2, Seed: 9}} {
+		_, err := Run(context.Background(), nopModel{}, ims, Options{Steps: 4, BatchSize: 2, Seed: 1}, st)
+		if err == nil {
+			t.Errorf("%d: state %+v: no error", i, st)
+		}
+	}
+}
+
+type nopModel struct{}
+
+func (nopModel) Step([]float32, int) (map[string]float64, error) {
+	return map[string]float64{"loss": 0}, nil
+}
+func (nopModel) Save(string, State) error { return nil }
