@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/anogo/anogo/datasets/internal/npy"
 	"github.com/anogo/anogo/sdk/data"
@@ -272,5 +274,40 @@ func TestDescribePneumoniaMNIST(t *testing.T) {
 		if !strings.Contains(out, s) {
 			t.Errorf("Describe output lacks %q:\n%s", s, out)
 		}
+	}
+}
+
+// TestSpecialFilesInSources: a *.png link to /dev/zero in a folder source
+// and an IDX or npz path that is a FIFO are errors naming the file, at once.
+func TestSpecialFilesInSources(t *testing.T) {
+	dir := t.TempDir()
+	normal := filepath.Join(dir, "normal")
+	if err := os.MkdirAll(normal, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/zero", filepath.Join(normal, "a.png")); err != nil {
+		t.Skip(err)
+	}
+	fifo := filepath.Join(dir, "pneumoniamnist.npz")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skip(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, spec := range []string{"folder:normal=" + normal, "medmnist:" + fifo} {
+			src, err := Open(spec)
+			if err == nil {
+				_, err = data.Collect(src, data.Train, 0)
+			}
+			if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+				t.Errorf("%s: %v, want an error saying the file is not a regular file", spec, err)
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a special file blocked the loader")
 	}
 }

@@ -193,7 +193,7 @@ func DecodeFile(path string) (*data.Image, error) {
 }
 
 func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := data.OpenRegular(path)
 	if err != nil {
 		return nil, fmt.Errorf("dicom: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"image/color"
 	_ "image/jpeg" // registers JPEG
 	_ "image/png"  // registers PNG
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -167,9 +168,17 @@ func readFile(path string) ([]byte, error) {
 	if st.Size() > maxFileSize {
 		return nil, fmt.Errorf("folder: %s: %d bytes, more than the %d this loader reads", path, st.Size(), maxFileSize)
 	}
-	b, err := os.ReadFile(path)
+	f, err := data.OpenRegular(path)
 	if err != nil {
 		return nil, fmt.Errorf("folder: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("folder: %w", err)
+	}
+	if len(b) > maxFileSize {
+		return nil, fmt.Errorf("folder: %s: more than the %d bytes this loader reads", path, maxFileSize)
 	}
 	return b, nil
 }

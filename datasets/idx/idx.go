@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/anogo/anogo/sdk/data"
 )
 
 // UnsignedByte is the IDX data type code of MNIST and Fashion-MNIST files,
@@ -169,7 +171,7 @@ type File struct {
 // than DEFLATE can expand the file to. Errors name the file.
 func OpenFile(path string) (*File, error) {
 	name := filepath.Base(path)
-	f, err := os.Open(path)
+	f, err := data.OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}

@@ -73,7 +73,7 @@ func Open(path string, normal []int) (*Source, error) {
 		return nil, fmt.Errorf("medmnist: %s is a directory, want an .npz file", path)
 	}
 	open := func() (io.ReaderAt, int64, io.Closer, error) {
-		f, err := os.Open(path)
+		f, err := data.OpenRegular(path)
 		if err != nil {
 			return nil, 0, nil, err
 		}

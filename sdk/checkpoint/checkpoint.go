@@ -11,6 +11,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+
+	"github.com/anogo/anogo/sdk/data"
 )
 
 // Format and Version identify the file format written by Save.
@@ -153,11 +155,19 @@ func Save(path string, c *Checkpoint) error {
 
 // Load reads the checkpoint at path.
 func Load(path string) (*Checkpoint, error) {
-	zr, err := zip.OpenReader(path)
+	f, err := data.OpenRegular(path)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	zr, err := zip.NewReader(f, fi.Size())
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %q is not a readable checkpoint: %w", path, err)
 	}
-	defer zr.Close()
 	files := map[string]*zip.File{}
 	for _, f := range zr.File {
 		files[f.Name] = f

@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -138,4 +140,32 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestLoadSpecialFiles: a FIFO or a link to /dev/zero given as a checkpoint
+// is refused at once (Load hung on the first and read the second without
+// end).
+func TestLoadSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo, link := filepath.Join(dir, "fifo.ckpt"), filepath.Join(dir, "zero.ckpt")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skip(err)
+	}
+	if err := os.Symlink("/dev/zero", link); err != nil {
+		t.Skip(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, p := range []string{fifo, link} {
+			if _, err := Load(p); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+				t.Errorf("Load(%s): %v", p, err)
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Load blocked on a special file")
+	}
 }
