@@ -256,6 +256,9 @@ func Load(path string) (*Model, error) {
 	if err := json.Unmarshal(c.Meta, &md); err != nil {
 		return nil, fmt.Errorf("acae: %q: metadata: %w", path, err)
 	}
+	if err := dcgan.CheckShapes(c, md.Config, "g", "d", "e"); err != nil {
+		return nil, fmt.Errorf("acae: %q: %w", path, err)
+	}
 	m, err := New(md.Config, 0)
 	if err != nil {
 		return nil, fmt.Errorf("acae: %q: %w", path, err)

@@ -24,6 +24,13 @@ const (
 // maxTensorValues bounds a tensor read from a file (2^31 float32 values).
 const maxTensorValues = 1 << 31
 
+// MaxValues is the most float32 values Load reads from one checkpoint, all
+// tensors together: 2^28 (1 GiB of weights; the paper's 64x64 DCGAN holds
+// about 2^22). It is checked against the manifest before anything is
+// read, so a small file that claims huge tensors is refused without the
+// allocation. Raise it for larger models.
+var MaxValues = 1 << 28
+
 // Tensor is a named float32 array with its shape.
 type Tensor struct {
 	Name  string
@@ -191,6 +198,23 @@ func Load(path string) (*Checkpoint, error) {
 		return nil, fmt.Errorf("checkpoint: %q: format version %d, this build reads version %d", path, m.Version, Version)
 	}
 	c := &Checkpoint{Kind: m.Kind, Meta: m.Meta}
+	// Bound the whole before reading any of it: every member once, the
+	// values of all tensors together at most MaxValues.
+	used := map[string]string{}
+	total := 0
+	for _, e := range m.Tensors {
+		n := numel(e.Shape)
+		if n < 0 || n > maxTensorValues {
+			return nil, fmt.Errorf("checkpoint: %q: tensor %q has bad shape %v", path, e.Name, e.Shape)
+		}
+		if other, dup := used[e.File]; dup {
+			return nil, fmt.Errorf("checkpoint: %q: tensors %q and %q both name member %s", path, other, e.Name, e.File)
+		}
+		used[e.File] = e.Name
+		if total += n; total > MaxValues {
+			return nil, fmt.Errorf("checkpoint: %q: its tensors hold more than %d values (checkpoint.MaxValues); refusing to allocate them", path, MaxValues)
+		}
+	}
 	for _, e := range m.Tensors {
 		n := numel(e.Shape)
 		if n < 0 || n > maxTensorValues {

@@ -1,6 +1,8 @@
 package checkpoint
 
 import (
+	"archive/zip"
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -167,5 +169,55 @@ func TestLoadSpecialFiles(t *testing.T) {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("Load blocked on a special file")
+	}
+}
+
+// zipWith writes a checkpoint file of the given manifest and members.
+func zipWith(t *testing.T, path string, m manifest, members map[string][]byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	mb, _ := json.Marshal(m)
+	for name, b := range map[string][]byte{"manifest.json": mb} {
+		w, _ := zw.Create(name)
+		w.Write(b)
+	}
+	for name, b := range members {
+		w, _ := zw.Create(name)
+		w.Write(b)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLoadBoundsMemory: a manifest that names one member for several
+// tensors, or whose tensors together exceed MaxValues, is refused before
+// anything is read (a 1.4 MB file naming one 1 GiB member four times drove
+// memory to 7.5 GB).
+func TestLoadBoundsMemory(t *testing.T) {
+	dir := t.TempDir()
+	four := make([]byte, 16)
+	dup := filepath.Join(dir, "dup.ckpt")
+	zipWith(t, dup, manifest{Format: Format, Version: Version, Kind: "x", Meta: json.RawMessage("{}"),
+		Tensors: []entry{{"a", []int{4}, "t0"}, {"b", []int{4}, "t0"}}}, map[string][]byte{"t0": four})
+	if _, err := Load(dup); err == nil || !strings.Contains(err.Error(), "both name member t0") {
+		t.Errorf("a member named twice: %v", err)
+	}
+	old := MaxValues
+	defer func() { MaxValues = old }()
+	MaxValues = 7
+	big := filepath.Join(dir, "big.ckpt")
+	zipWith(t, big, manifest{Format: Format, Version: Version, Kind: "x", Meta: json.RawMessage("{}"),
+		Tensors: []entry{{"a", []int{4}, "t0"}, {"b", []int{4}, "t1"}}}, map[string][]byte{"t0": four, "t1": four})
+	if _, err := Load(big); err == nil || !strings.Contains(err.Error(), "more than 7 values") {
+		t.Errorf("8 values with MaxValues 7: %v", err)
+	}
+	MaxValues = 8
+	if _, err := Load(big); err != nil {
+		t.Errorf("8 values with MaxValues 8: %v", err)
 	}
 }

@@ -2,12 +2,14 @@ package dcgan
 
 import (
 	"context"
+	"encoding/json"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/anogo/anogo/sdk/checkpoint"
 	"github.com/anogo/anogo/sdk/data"
 	"github.com/anogo/anogo/sdk/train"
 )
@@ -267,5 +269,26 @@ func TestParamsByName(t *testing.T) {
 	m.D.Params = m.D.Params[1:]
 	if _, _, err := m.DiscriminateImages([]*data.Image{im}); err == nil || !strings.Contains(err.Error(), "no parameter") {
 		t.Errorf("a missing parameter: %v", err)
+	}
+}
+
+// TestLoadRefusesEditedConfig: a checkpoint whose stated configuration was
+// edited (width 512, size 64 in a width-4, 28-pixel file) is refused by
+// its tensor shapes before the model is built (it allocated gigabytes).
+func TestLoadRefusesEditedConfig(t *testing.T) {
+	m, err := New(Config{Size: 28, Width: 4, Latent: 8}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := m.checkpoint()
+	if c.Meta, err = json.Marshal(meta{Config: Config{Size: 64, Width: 512, Latent: 8}}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "edited.ckpt")
+	if err := checkpoint.Save(path, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "disagree") {
+		t.Errorf("Load of an edited configuration: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -348,6 +349,37 @@ func (n *Net) RestoreFrom(c *checkpoint.Checkpoint, bn string) error {
 	return nil
 }
 
+// CheckShapes checks, before a model is built, that the configuration a
+// checkpoint states agrees with its tensors: the linear layers of the
+// networks named by prefixes ("g" the generator, "d" a discriminator, "e"
+// an encoder) must have the shapes cfg gives them, which depend on its
+// size, width and latent size. An edited configuration (width 512 in a
+// width-8 file) is then an error naming the tensor, not gigabytes
+// allocated for weights the file does not hold.
+func CheckShapes(c *checkpoint.Checkpoint, cfg Config, prefixes ...string) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	s0, l := cfg.Base()
+	ch := cfg.Channels()
+	want := map[string][]int{
+		"g": {ch[l-1] * s0 * s0, cfg.Latent},
+		"d": {1, cfg.FeatureLen()},
+		"e": {cfg.Latent, cfg.FeatureLen()},
+	}
+	for _, p := range prefixes {
+		name := p + ".fc.w"
+		t, ok := c.Get(name)
+		if !ok {
+			return fmt.Errorf("no tensor %s", name)
+		}
+		if !slices.Equal(t.Shape, want[p]) {
+			return fmt.Errorf("the checkpoint says %v, which needs %s of shape %v, but the file holds %v: the configuration and the tensors disagree (an edited or damaged file?)", cfg, name, want[p], t.Shape)
+		}
+	}
+	return nil
+}
+
 // Save writes the model alone (no optimiser state) to path.
 func (m *Model) Save(path string) error {
 	c := m.checkpoint()
@@ -375,6 +407,9 @@ func load(path string) (*Model, *checkpoint.Checkpoint, meta, error) {
 	}
 	if err := json.Unmarshal(c.Meta, &md); err != nil {
 		return nil, nil, md, fmt.Errorf("dcgan: %q: metadata: %w", path, err)
+	}
+	if err := CheckShapes(c, md.Config, "g", "d"); err != nil {
+		return nil, nil, md, fmt.Errorf("dcgan: %q: %w", path, err)
 	}
 	m, err := New(md.Config, 0)
 	if err != nil {
