@@ -298,3 +298,32 @@ func TestWriteSeeds(t *testing.T) {
 	}
 	fuzzseed.Write(t, "FuzzDICOM", fuzzSeeds(t))
 }
+
+// TestHeaderSizeBound: a header claiming more pixel data than
+// MaxPixelBytes (Rows = Columns = 65535, 9 frames in a file of a few
+// hundred bytes) is refused before the library decodes it; the library's
+// own size computation wrapped and it allocated 34 GB.
+func TestHeaderSizeBound(t *testing.T) {
+	b := encode(t, image{ts: uid.ExplicitVRLittleEndian, rows: 2, cols: 2, bits: 8, values: []int{1, 2, 3, 4}})
+	if _, err := Decode(b); err != nil {
+		t.Fatal(err)
+	}
+	patched := bytes.Clone(b)
+	for _, tg := range [][]byte{{0x28, 0x00, 0x10, 0x00, 'U', 'S', 2, 0}, {0x28, 0x00, 0x11, 0x00, 'U', 'S', 2, 0}} {
+		i := bytes.Index(patched, tg)
+		if i < 0 {
+			t.Fatalf("no element % x in the test file", tg[:4])
+		}
+		patched[i+8], patched[i+9] = 0xff, 0xff
+	}
+	_, err := Decode(patched)
+	if err == nil || !strings.Contains(err.Error(), "MaxPixelBytes") {
+		t.Errorf("65535 x 65535 pixels: %v", err)
+	}
+	old := MaxPixelBytes
+	defer func() { MaxPixelBytes = old }()
+	MaxPixelBytes = 3
+	if _, err := Decode(b); err == nil || !strings.Contains(err.Error(), "4 bytes") {
+		t.Errorf("4 bytes with MaxPixelBytes 3: %v", err)
+	}
+}

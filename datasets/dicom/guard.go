@@ -73,10 +73,80 @@ func checkLengths(b []byte) error {
 		}
 		w.b, w.off = rest, 0
 	}
+	var sz imageSize
 	for w.off < len(w.b) {
-		if _, err := w.element(len(w.b), 0); err != nil {
+		t, err := w.element(len(w.b), 0)
+		if err != nil {
 			return err
 		}
+		sz.note(w, t)
+	}
+	return sz.check()
+}
+
+// MaxPixelBytes bounds the pixel data a DICOM file's header may claim:
+// rows x columns x frames x samples x bytes per sample, computed in 64 bits
+// before the library decodes anything (1 GiB; raise it for larger scans).
+var MaxPixelBytes uint64 = 1 << 30
+
+// imageSize collects the header fields that size the pixel data, from the
+// top-level dataset.
+type imageSize struct {
+	rows, cols, bits, samples uint64
+	frames                    uint64
+	seen                      bool
+}
+
+func (s *imageSize) note(w *walker, t tag.Tag) {
+	v := w.b[w.last.at : w.last.at+w.last.vl]
+	us := func() uint64 {
+		if len(v) < 2 {
+			return 0
+		}
+		return uint64(w.bo.Uint16(v))
+	}
+	switch t {
+	case tag.Rows:
+		s.rows, s.seen = us(), true
+	case tag.Columns:
+		s.cols, s.seen = us(), true
+	case tag.BitsAllocated:
+		s.bits = us()
+	case tag.SamplesPerPixel:
+		s.samples = us()
+	case tag.NumberOfFrames:
+		var n uint64
+		for _, c := range strings.TrimSpace(strings.Trim(string(v), "\x00 ")) {
+			if c < '0' || c > '9' {
+				n = 0
+				break
+			}
+			if n = n*10 + uint64(c-'0'); n > 1<<32 {
+				break
+			}
+		}
+		s.frames = n
+	}
+}
+
+// check refuses a header whose pixel data would exceed MaxPixelBytes; the
+// product cannot overflow (each factor is below 2^33).
+func (s *imageSize) check() error {
+	if !s.seen {
+		return nil
+	}
+	frames, samples, bits := max(s.frames, 1), max(s.samples, 1), max(s.bits, 1)
+	bytes := s.rows * s.cols
+	for _, f := range []uint64{frames, samples, (bits + 7) / 8} {
+		if bytes != 0 && f > (1<<63)/bytes {
+			bytes = 1 << 63
+			break
+		}
+		bytes *= f
+	}
+	if bytes > MaxPixelBytes {
+		return fmt.Errorf("header claims %d x %d pixels x %d frames x %d samples of %d bits: %d bytes, more than dicom.MaxPixelBytes (%d)",
+			s.rows, s.cols, frames, samples, bits, bytes, MaxPixelBytes)
 	}
 	return nil
 }
