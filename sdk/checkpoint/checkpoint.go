@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/anogo/anogo/sdk/data"
 )
@@ -25,11 +26,12 @@ const (
 const maxTensorValues = 1 << 31
 
 // MaxValues is the most float32 values Load reads from one checkpoint, all
-// tensors together: 2^28 (1 GiB of weights; the paper's 64x64 DCGAN holds
-// about 2^22). It is checked against the manifest before anything is
-// read, so a small file that claims huge tensors is refused without the
-// allocation. Raise it for larger models.
-var MaxValues = 1 << 28
+// tensors together: 2^28 by default (1 GiB of weights; the paper's 64x64
+// DCGAN holds about 2^22), or the environment variable
+// ANOGO_MAX_CHECKPOINT_VALUES. It is checked against the manifest before
+// anything is read, so a small file that claims huge tensors is refused
+// without the allocation. Raise it for larger models.
+var MaxValues = int(data.EnvLimit("ANOGO_MAX_CHECKPOINT_VALUES", 1<<28))
 
 // Tensor is a named float32 array with its shape.
 type Tensor struct {
@@ -212,7 +214,9 @@ func Load(path string) (*Checkpoint, error) {
 		}
 		used[e.File] = e.Name
 		if total += n; total > MaxValues {
-			return nil, fmt.Errorf("checkpoint: %q: its tensors hold more than %d values (checkpoint.MaxValues); refusing to allocate them", path, MaxValues)
+			return nil, fmt.Errorf("checkpoint: refusing to allocate its tensors: %w", &data.LimitError{
+				What: fmt.Sprintf("%q", path), N: int64(total), Limit: int64(MaxValues), Unit: "values (float32) or more",
+				Env: "ANOGO_MAX_CHECKPOINT_VALUES", Var: "checkpoint.MaxValues"})
 		}
 	}
 	for _, e := range m.Tensors {
@@ -245,6 +249,30 @@ func Load(path string) (*Checkpoint, error) {
 		c.Tensors = append(c.Tensors, Tensor{Name: e.Name, Shape: e.Shape, Data: data})
 	}
 	return c, nil
+}
+
+// Expect checks, before a model is built from c, that every tensor named in
+// want is present with exactly that shape, and returns an error naming the
+// first (in name order) that is missing or differs. Callers compute want
+// from the configuration the checkpoint states (its Meta): an edited or
+// damaged configuration is then refused by the tensors it would need,
+// instead of allocating a model the file does not hold.
+func (c *Checkpoint) Expect(want map[string][]int) error {
+	names := make([]string, 0, len(want))
+	for n := range want {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		t, ok := c.Get(n)
+		if !ok {
+			return fmt.Errorf("checkpoint: no tensor %q (its configuration needs one of shape %v)", n, want[n])
+		}
+		if !slices.Equal(t.Shape, want[n]) {
+			return fmt.Errorf("checkpoint: its configuration needs tensor %q of shape %v, the file holds %v: the configuration and the tensors disagree (an edited or damaged file, or one of another configuration?)", n, want[n], t.Shape)
+		}
+	}
+	return nil
 }
 
 func readAll(f *zip.File, limit int64) ([]byte, error) {

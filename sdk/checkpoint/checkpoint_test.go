@@ -4,12 +4,15 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/anogo/anogo/sdk/data"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -213,11 +216,35 @@ func TestLoadBoundsMemory(t *testing.T) {
 	big := filepath.Join(dir, "big.ckpt")
 	zipWith(t, big, manifest{Format: Format, Version: Version, Kind: "x", Meta: json.RawMessage("{}"),
 		Tensors: []entry{{"a", []int{4}, "t0"}, {"b", []int{4}, "t1"}}}, map[string][]byte{"t0": four, "t1": four})
-	if _, err := Load(big); err == nil || !strings.Contains(err.Error(), "more than 7 values") {
+	if _, err := Load(big); !errors.Is(err, data.ErrLimit) || !strings.Contains(err.Error(), "limit of 7") || !strings.Contains(err.Error(), "ANOGO_MAX_CHECKPOINT_VALUES") {
 		t.Errorf("8 values with MaxValues 7: %v", err)
 	}
 	MaxValues = 8
 	if _, err := Load(big); err != nil {
 		t.Errorf("8 values with MaxValues 8: %v", err)
+	}
+}
+
+// TestExpect: the shapes a checkpoint's stated configuration implies are
+// checked against its tensors before a model is built; a tensor that is
+// missing or of another shape is an error naming it.
+func TestExpect(t *testing.T) {
+	c := &Checkpoint{Kind: "x"}
+	c.Add("g.fc.w", make([]float32, 6), 2, 3)
+	c.Add("d.fc.w", make([]float32, 4), 1, 4)
+	for i, tc := range []struct {
+		want map[string][]int
+		err  string
+	}{
+		0: {map[string][]int{"g.fc.w": {2, 3}, "d.fc.w": {1, 4}}, ""},
+		1: {map[string][]int{"g.fc.w": {512, 3}}, `"g.fc.w" of shape [512 3], the file holds [2 3]`},
+		2: {map[string][]int{"e.fc.w": {1}}, `no tensor "e.fc.w"`},
+		3: {map[string][]int{"g.fc.w": {2, 3, 1}}, "disagree"},
+		4: {nil, ""},
+	} {
+		err := c.Expect(tc.want)
+		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("case %d: %v, want %q", i, err, tc.err)
+		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -362,20 +361,17 @@ func CheckShapes(c *checkpoint.Checkpoint, cfg Config, prefixes ...string) error
 	}
 	s0, l := cfg.Base()
 	ch := cfg.Channels()
-	want := map[string][]int{
+	shapes := map[string][]int{
 		"g": {ch[l-1] * s0 * s0, cfg.Latent},
 		"d": {1, cfg.FeatureLen()},
 		"e": {cfg.Latent, cfg.FeatureLen()},
 	}
+	want := map[string][]int{}
 	for _, p := range prefixes {
-		name := p + ".fc.w"
-		t, ok := c.Get(name)
-		if !ok {
-			return fmt.Errorf("no tensor %s", name)
-		}
-		if !slices.Equal(t.Shape, want[p]) {
-			return fmt.Errorf("the checkpoint says %v, which needs %s of shape %v, but the file holds %v: the configuration and the tensors disagree (an edited or damaged file?)", cfg, name, want[p], t.Shape)
-		}
+		want[p+".fc.w"] = shapes[p]
+	}
+	if err := c.Expect(want); err != nil {
+		return fmt.Errorf("the checkpoint says %v: %w", cfg, err)
 	}
 	return nil
 }
