@@ -2,7 +2,9 @@ package dicom
 
 import (
 	"bytes"
+	"compress/flate"
 	"encoding/binary"
+	"errors"
 	"flag"
 	"go/build"
 	"math"
@@ -322,8 +324,69 @@ func TestHeaderSizeBound(t *testing.T) {
 	}
 	old := MaxPixelBytes
 	defer func() { MaxPixelBytes = old }()
-	MaxPixelBytes = 3
-	if _, err := Decode(b); err == nil || !strings.Contains(err.Error(), "4 bytes") {
-		t.Errorf("4 bytes with MaxPixelBytes 3: %v", err)
+	MaxPixelBytes = 19
+	if _, err := Decode(b); !errors.Is(err, data.ErrLimit) || !strings.Contains(err.Error(), "20 bytes") || !strings.Contains(err.Error(), "ANOGO_MAX_DICOM_BYTES") {
+		t.Errorf("4 pixels (20 bytes to decode) with MaxPixelBytes 19: %v", err)
+	}
+	MaxPixelBytes = 20
+	if _, err := Decode(b); err != nil {
+		t.Errorf("4 pixels (20 bytes to decode) with MaxPixelBytes 20: %v", err)
+	}
+}
+
+// TestHeaderSizeBoundOneBit: 1-bit pixel data is counted at what the
+// library holds for it (an int per pixel, twice), not at a byte per pixel:
+// 64 pixels take 64 x (16 + 4) bytes, more than a bound of 1000.
+func TestHeaderSizeBoundOneBit(t *testing.T) {
+	b := encode(t, image{ts: uid.ExplicitVRLittleEndian, rows: 8, cols: 8, bits: 8, values: make([]int, 64)})
+	i := bytes.Index(b, []byte{0x28, 0x00, 0x00, 0x01, 'U', 'S', 2, 0}) // BitsAllocated
+	if i < 0 {
+		t.Fatal("no BitsAllocated in the test file")
+	}
+	b[i+8], b[i+9] = 1, 0
+	old := MaxPixelBytes
+	defer func() { MaxPixelBytes = old }()
+	MaxPixelBytes = 1000
+	if _, err := Decode(b); !errors.Is(err, data.ErrLimit) || !strings.Contains(err.Error(), "1280 bytes") {
+		t.Errorf("64 1-bit pixels with MaxPixelBytes 1000: %v", err)
+	}
+}
+
+// deflated returns a DICOM file in the deflated transfer syntax whose
+// dataset is n zero bytes, deflated.
+func deflated(t testing.TB, n int) []byte {
+	t.Helper()
+	var meta bytes.Buffer
+	ts := uid.DeflatedExplicitVRLittleEndian
+	if len(ts)%2 == 1 {
+		ts += "\x00"
+	}
+	meta.Write([]byte{0x02, 0x00, 0x10, 0x00, 'U', 'I', byte(len(ts)), 0})
+	meta.WriteString(ts)
+	var out bytes.Buffer
+	out.Write(make([]byte, 128))
+	out.WriteString("DICM")
+	out.Write([]byte{0x02, 0x00, 0x00, 0x00, 'U', 'L', 4, 0})
+	binary.Write(&out, binary.LittleEndian, uint32(meta.Len()))
+	out.Write(meta.Bytes())
+	fw, _ := flate.NewWriter(&out, flate.BestCompression)
+	fw.Write(make([]byte, n))
+	fw.Close()
+	return out.Bytes()
+}
+
+// TestInflateBound: a deflated dataset that inflates beyond a quarter of
+// MaxPixelBytes plus 16 MiB is refused while it is inflated (a 0.9 MB file
+// made anogo allocate 2.9 GB).
+func TestInflateBound(t *testing.T) {
+	old := MaxPixelBytes
+	defer func() { MaxPixelBytes = old }()
+	MaxPixelBytes = 0
+	b := deflated(t, 17<<20)
+	if len(b) > 100<<10 {
+		t.Fatalf("test file of %d bytes", len(b))
+	}
+	if err := checkLengths(b); !errors.Is(err, data.ErrLimit) || !strings.Contains(err.Error(), "inflates") {
+		t.Errorf("17 MiB inflated with a 16 MiB bound: %v", err)
 	}
 }

@@ -11,14 +11,19 @@ import (
 
 	"github.com/suyashkumar/dicom/pkg/tag"
 	"github.com/suyashkumar/dicom/pkg/uid"
+
+	"github.com/anogo/anogo/sdk/data"
 )
 
 // maxDepth bounds the nesting of sequences and items; deeper files are
 // refused (the library recurses once per level).
 const maxDepth = 64
 
-// maxInflated bounds the dataset of a deflated file after decompression.
-const maxInflated = 1 << 30
+// maxInflated bounds the dataset of a deflated file after decompression:
+// a quarter of MaxPixelBytes (the stored pixels take at most that share of
+// the memory their decoding needs) and 16 MiB for the other elements. The
+// library inflates the dataset a second time, so the bound counts twice.
+func maxInflated() int64 { return int64(MaxPixelBytes/4) + 16<<20 }
 
 // checkLengths walks the elements of a DICOM file the way
 // github.com/suyashkumar/dicom v1.1.0 reads them and returns an error if a
@@ -64,12 +69,14 @@ func checkLengths(b []byte) error {
 	case uid.ExplicitVRBigEndian:
 		w.bo = binary.BigEndian
 	case uid.DeflatedExplicitVRLittleEndian:
-		rest, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(b[w.off:])), maxInflated+1))
+		limit := maxInflated()
+		rest, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(b[w.off:])), limit+1))
 		if err != nil {
 			return fmt.Errorf("inflating the deflated dataset: %w", err)
 		}
-		if len(rest) > maxInflated {
-			return fmt.Errorf("deflated dataset inflates to more than %d bytes", maxInflated)
+		if int64(len(rest)) > limit {
+			return &data.LimitError{What: fmt.Sprintf("deflated dataset of %d bytes inflates to", len(b)-w.off), N: int64(len(rest)), Limit: limit,
+				Unit: "bytes or more", Env: "ANOGO_MAX_DICOM_BYTES", Var: "dicom.MaxPixelBytes (a quarter of it, plus 16 MiB)"}
 		}
 		w.b, w.off = rest, 0
 	}
@@ -84,10 +91,14 @@ func checkLengths(b []byte) error {
 	return sz.check()
 }
 
-// MaxPixelBytes bounds the pixel data a DICOM file's header may claim:
-// rows x columns x frames x samples x bytes per sample, computed in 64 bits
-// before the library decodes anything (1 GiB; raise it for larger scans).
-var MaxPixelBytes uint64 = 1 << 30
+// MaxPixelBytes bounds the memory that decoding the pixel data a DICOM
+// header claims would take: rows x columns x frames x samples, computed in
+// 64 bits before the library decodes anything, times the bytes the library
+// holds per sample (16 for 1-bit data, which it unpacks into two slices of
+// int; the allocated bytes otherwise) plus the 4 of anogo's float32 image.
+// The default is 1 GiB (a 16-bit 8192 x 8192 image needs 384 MiB), or the
+// environment variable ANOGO_MAX_DICOM_BYTES; raise it for larger scans.
+var MaxPixelBytes = uint64(data.EnvLimit("ANOGO_MAX_DICOM_BYTES", 1<<30))
 
 // imageSize collects the header fields that size the pixel data, from the
 // top-level dataset.
@@ -129,15 +140,19 @@ func (s *imageSize) note(w *walker, t tag.Tag) {
 	}
 }
 
-// check refuses a header whose pixel data would exceed MaxPixelBytes; the
-// product cannot overflow (each factor is below 2^33).
+// check refuses a header whose pixel data would take more than
+// MaxPixelBytes to decode; the product saturates instead of overflowing.
 func (s *imageSize) check() error {
 	if !s.seen {
 		return nil
 	}
 	frames, samples, bits := max(s.frames, 1), max(s.samples, 1), max(s.bits, 1)
+	per := (bits+7)/8 + 4
+	if bits == 1 {
+		per = 16 + 4
+	}
 	bytes := s.rows * s.cols
-	for _, f := range []uint64{frames, samples, (bits + 7) / 8} {
+	for _, f := range []uint64{frames, samples, per} {
 		if bytes != 0 && f > (1<<63)/bytes {
 			bytes = 1 << 63
 			break
@@ -145,8 +160,8 @@ func (s *imageSize) check() error {
 		bytes *= f
 	}
 	if bytes > MaxPixelBytes {
-		return fmt.Errorf("header claims %d x %d pixels x %d frames x %d samples of %d bits: %d bytes, more than dicom.MaxPixelBytes (%d)",
-			s.rows, s.cols, frames, samples, bits, bytes, MaxPixelBytes)
+		return &data.LimitError{What: fmt.Sprintf("header claims %d x %d pixels x %d frames x %d samples of %d bits, which would take", s.rows, s.cols, frames, samples, bits),
+			N: int64(min(bytes, 1<<62)), Limit: int64(MaxPixelBytes), Unit: "bytes to decode", Env: "ANOGO_MAX_DICOM_BYTES", Var: "dicom.MaxPixelBytes"}
 	}
 	return nil
 }
