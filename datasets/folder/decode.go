@@ -22,9 +22,21 @@ import (
 	"github.com/anogo/anogo/sdk/data"
 )
 
-// MaxPixels bounds the size an image header may claim (8192 x 8192); the
-// header is checked before the image is decoded.
-const MaxPixels = 1 << 26
+// MaxPixels bounds the pixels of one image: what an image header may claim
+// (checked before the image is decoded, so a small PNG cannot claim
+// gigabytes) and the size=S option (S x S). The default, 2^25 (5792 x
+// 5792; decoding a 16-bit colour image of that size takes 400 MB), can be
+// raised with the environment variable ANOGO_MAX_PIXELS.
+var MaxPixels = data.EnvLimit("ANOGO_MAX_PIXELS", 1<<25)
+
+// checkPixels refuses an image of w x h pixels above MaxPixels.
+func checkPixels(what string, w, h int) error {
+	if n := int64(w) * int64(h); n > MaxPixels {
+		return &data.LimitError{What: fmt.Sprintf("%s of %d x %d", what, w, h), N: n, Limit: MaxPixels, Unit: "pixels",
+			Env: "ANOGO_MAX_PIXELS", Var: "folder.MaxPixels"}
+	}
+	return nil
+}
 
 // Extensions lists the file extensions taken as images (any case); other
 // files in a folder are skipped.
@@ -55,8 +67,11 @@ func Decode(b []byte) (*data.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("not a readable PNG, JPEG, TIFF or BMP image: %w", err)
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
-		return nil, fmt.Errorf("%s header claims %dx%d pixels (limit %d)", format, cfg.Width, cfg.Height, MaxPixels)
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return nil, fmt.Errorf("%s header claims %dx%d pixels", format, cfg.Width, cfg.Height)
+	}
+	if err := checkPixels(format+" header claims an image", cfg.Width, cfg.Height); err != nil {
+		return nil, err
 	}
 	img, _, err := image.Decode(bytes.NewReader(b))
 	if err != nil {
@@ -111,8 +126,11 @@ func DecodeMask(b []byte) (*data.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("not a readable PNG, JPEG, TIFF or BMP mask: %w", err)
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
-		return nil, fmt.Errorf("%s header claims %dx%d pixels (limit %d)", format, cfg.Width, cfg.Height, MaxPixels)
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return nil, fmt.Errorf("%s header claims %dx%d pixels", format, cfg.Width, cfg.Height)
+	}
+	if err := checkPixels(format+" header claims an image", cfg.Width, cfg.Height); err != nil {
+		return nil, err
 	}
 	img, _, err := image.Decode(bytes.NewReader(b))
 	if err != nil {

@@ -72,6 +72,9 @@ func Open(o Options) (*Source, error) {
 	if o.Size < 0 || o.Size > 1<<14 {
 		return nil, fmt.Errorf("folder: size=%d out of range (1 to %d)", o.Size, 1<<14)
 	}
+	if err := checkPixels(fmt.Sprintf("size=%d resizes every image to an image", o.Size), o.Size, o.Size); err != nil {
+		return nil, fmt.Errorf("folder: %w", err)
+	}
 	if o.Holdout > 0 && o.TestNormal != "" {
 		return nil, fmt.Errorf("folder: give test_normal=%s or holdout=%v, not both", o.TestNormal, o.Holdout)
 	}

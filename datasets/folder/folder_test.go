@@ -3,6 +3,7 @@ package folder
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"flag"
 	"fmt"
 	"hash/crc32"
@@ -138,11 +139,35 @@ func TestDecodeErrors(t *testing.T) {
 	}{
 		{[]byte("hello"), "not a readable PNG, JPEG, TIFF or BMP image"},
 		{good[:len(good)-20], "decoding png"},
-		{hugePNG(t, 100000, 100000), "png header claims 100000x100000 pixels"},
+		{hugePNG(t, 100000, 100000), "png header claims an image of 100000 x 100000"},
 	} {
 		if _, err := Decode(c.b); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%d: got %v, want %q", i, err, c.want)
 		}
+	}
+}
+
+// TestPixelBound: a header of 6000 x 6000 pixels (36 M, a 0.5 MB PNG made
+// anogo allocate 1.6 GB at the old bound of 67 M) is refused with the limit
+// and the variable that raises it, and passes the check once MaxPixels is
+// raised; size=16384 (1 GiB per image) is refused the same way.
+func TestPixelBound(t *testing.T) {
+	b := hugePNG(t, 6000, 6000)
+	_, err := Decode(b)
+	if !errors.Is(err, data.ErrLimit) || !strings.Contains(err.Error(), "6000 x 6000") || !strings.Contains(err.Error(), "ANOGO_MAX_PIXELS") {
+		t.Errorf("6000 x 6000: %v", err)
+	}
+	old := MaxPixels
+	defer func() { MaxPixels = old }()
+	MaxPixels = 6000 * 6000
+	if _, err := Decode(b); errors.Is(err, data.ErrLimit) {
+		t.Errorf("6000 x 6000 with MaxPixels raised: %v", err)
+	}
+	MaxPixels = old
+	dir := t.TempDir()
+	_, err = Open(Options{Normal: dir, Size: 16384})
+	if !errors.Is(err, data.ErrLimit) || !strings.Contains(err.Error(), "size=16384") {
+		t.Errorf("size=16384: %v", err)
 	}
 }
 

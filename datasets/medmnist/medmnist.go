@@ -27,6 +27,10 @@ import (
 const (
 	maxImageElements = 1 << 24
 	maxLabelElements = 1 << 26
+	// maxLabelsPerImage bounds a row of labels (ChestMNIST has 14): a
+	// row is read at once, so a small file claiming (1, 2^26) labels made
+	// anogo allocate gigabytes.
+	maxLabelsPerImage = 1024
 	// maxDeflateRatio bounds the uncompressed size of a deflated member
 	// (DEFLATE cannot expand data more than about 1032 times).
 	maxDeflateRatio = 1032
@@ -261,6 +265,10 @@ func (s *Source) readSplit(zr *zip.Reader, sp *split, name string) error {
 		k = h.Shape[1]
 	default:
 		return fmt.Errorf("medmnist: %s: %s.npy: labels have shape %s, want (N, 1) or (N, k)", s.path, key, h.ShapeString())
+	}
+	if k > maxLabelsPerImage {
+		return fmt.Errorf("medmnist: %w", &data.LimitError{What: fmt.Sprintf("%s: %s.npy: shape %s claims", s.path, key, h.ShapeString()),
+			N: int64(k), Limit: maxLabelsPerImage, Unit: "labels per image"})
 	}
 	if h.Shape[0] != nImages {
 		return fmt.Errorf("medmnist: %s: %s.npy has %d labels for %d images", s.path, key, h.Shape[0], nImages)

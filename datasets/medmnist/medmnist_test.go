@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"flag"
 	"math"
 	"os"
@@ -310,6 +311,17 @@ func TestBadFiles(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "pneumoniamnist.npz") {
 			t.Errorf("%d: got %v, want an error naming the file and containing %q", i, err, c.want)
 		}
+	}
+}
+
+// TestLabelRowBound: a label array of shape (3, 2000) in a file of no
+// known data set is refused before a row is allocated (a 1.5 MB file with
+// one huge row made anogo allocate 2 GB).
+func TestLabelRowBound(t *testing.T) {
+	b := buildNPZ(t, zip.Deflate, replace(tiny(), member{"train_labels", "|u1", []int{3, 2000}, make([]byte, 6000)})...)
+	_, err := newFrom(t, "custom.npz", b, []int{0})
+	if !errors.Is(err, data.ErrLimit) || !strings.Contains(err.Error(), "2000 labels per image") || !strings.Contains(err.Error(), "custom.npz") {
+		t.Errorf("3 x 2000 labels: %v", err)
 	}
 }
 
