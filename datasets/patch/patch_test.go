@@ -1,6 +1,7 @@
 package patch
 
 import (
+	"errors"
 	"fmt"
 	"iter"
 	"math"
@@ -256,6 +257,20 @@ func phantomSource(t *testing.T) data.Source {
 		t.Fatal(err)
 	}
 	return src
+}
+
+// TestKBound: K above MaxK is refused before the positions are drawn (K =
+// 10^9 allocated 16 GB at once).
+func TestKBound(t *testing.T) {
+	src := phantomSource(t)
+	_, err := data.Collect(NewSource(src, Options{Size: 32, K: 1_000_000_000}), data.Train, 1)
+	if !errors.Is(err, data.ErrLimit) || !strings.Contains(err.Error(), "1000000000 patches per image") {
+		t.Errorf("K = 10^9: %v", err)
+	}
+	s := data.Sample{ID: "x", Image: data.NewImage(40, 40)}
+	if _, err := Positions(s, nil, 32, MaxK+1, Rand(1, "train", "x")); !errors.Is(err, data.ErrLimit) {
+		t.Errorf("Positions with k = MaxK+1: %v", err)
+	}
 }
 
 func TestSourceDeterministic(t *testing.T) {

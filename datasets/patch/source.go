@@ -13,6 +13,9 @@ import (
 const (
 	DefaultSize = 64 // the paper's patch side (Sec. 3)
 	DefaultK    = 16
+	// MaxK bounds Options.K: the positions of an image's patches are
+	// drawn at once, so K = 10^9 allocated 16 GB before a patch was cut.
+	MaxK = 1 << 16
 )
 
 // Options choose how NewSource and Balanced cut patches. The zero value
@@ -51,6 +54,9 @@ type ROIer interface {
 func (o Options) withDefaults() (Options, error) {
 	if o.Size < 0 || o.Resize < 0 || o.K < 0 {
 		return o, fmt.Errorf("patch: negative option (size=%d, resize=%d, k=%d)", o.Size, o.Resize, o.K)
+	}
+	if o.K > MaxK {
+		return o, fmt.Errorf("patch: %w", &data.LimitError{What: "k", N: int64(o.K), Limit: MaxK, Unit: "patches per image"})
 	}
 	if o.Size == 0 {
 		o.Size = DefaultSize
@@ -153,6 +159,9 @@ func Rand(seed uint64, split, id string) *rand.Rand {
 func Positions(s data.Sample, roi *data.Image, size, k int, r *rand.Rand) ([][2]int, error) {
 	if s.Image == nil {
 		return nil, fmt.Errorf("patch: %s: no image", s.ID)
+	}
+	if k < 0 || k > MaxK {
+		return nil, fmt.Errorf("patch: %s: %w", s.ID, &data.LimitError{What: "k", N: int64(k), Limit: MaxK, Unit: "patches per image"})
 	}
 	h, w := s.Image.H, s.Image.W
 	if h < size || w < size {

@@ -149,11 +149,35 @@ func PrepareSource(src data.Source, cfg Config) (*Data, error) {
 	return d, nil
 }
 
+// MaxValues bounds the pixel values Prepare holds in memory, training and
+// test samples together: 2^28 float32 (1 GiB) by default, or the
+// environment variable ANOGO_MAX_DATA_VALUES. A small compressed file (a
+// 4 MB gzipped IDX file, a 230 KB npz) can expand to gigabytes; it is then
+// refused with the source's name and the limit, not read until memory runs
+// out.
+var MaxValues = data.EnvLimit("ANOGO_MAX_DATA_VALUES", 1<<28)
+
 type preparer struct {
 	cfg  Config
 	src  data.Source
 	popt patch.Options
 	roi  patch.ROIer
+	held int64 // pixel values held, for MaxValues
+}
+
+// hold counts the values of a sample kept in memory against MaxValues.
+func (p *preparer) hold(s data.Sample, split string) error {
+	if s.Image != nil {
+		p.held += int64(len(s.Image.Pix))
+	}
+	if s.Mask != nil {
+		p.held += int64(len(s.Mask.Pix))
+	}
+	if p.held > MaxValues {
+		return fmt.Errorf("prep: %w", &data.LimitError{What: fmt.Sprintf("%s: the samples held up to its %s split take", p.src.Name(), split),
+			N: p.held, Limit: MaxValues, Unit: "pixel values or more", Env: "ANOGO_MAX_DATA_VALUES", Var: "prep.MaxValues"})
+	}
+	return nil
 }
 
 // newPreparer sets up the patch options of cfg for src: patch centres
@@ -210,11 +234,18 @@ func (p *preparer) train(d *Data) error {
 		}
 		if s.Label == data.Anomalous && !cfg.Contaminated {
 			if cfg.Contamination > 0 {
-				anomalies = append(anomalies, p.fit(s))
+				s = p.fit(s)
+				if err := p.hold(s, data.Train); err != nil {
+					return err
+				}
+				anomalies = append(anomalies, s)
 			}
 			continue
 		}
 		s = p.fit(s)
+		if err := p.hold(s, data.Train); err != nil {
+			return err
+		}
 		d.Train = append(d.Train, s.Image)
 		d.TrainSamples = append(d.TrainSamples, s)
 		if cfg.MaxTrain > 0 && len(d.Train) >= cfg.MaxTrain {
@@ -403,7 +434,11 @@ func (p *preparer) test(lent map[string]bool) ([]data.Sample, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, p.fit(s))
+		s = p.fit(s)
+		if err := p.hold(s, data.Test); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
 		if cfg.MaxTest > 0 && len(out) >= cfg.MaxTest {
 			break
 		}

@@ -1,8 +1,10 @@
 package prep
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/anogo/anogo/sdk/data"
@@ -76,5 +78,23 @@ func TestPhantomSplits(t *testing.T) {
 	}
 	if again.Digest != d.Digest {
 		t.Error("the same preparation gave another digest")
+	}
+}
+
+// TestMaxValues: the samples Prepare holds are counted against MaxValues
+// and a source that expands beyond it is refused with the source's name and
+// the limit (a 4 MB gzipped IDX file became 1.1 GB in memory).
+func TestMaxValues(t *testing.T) {
+	cfg := Config{Data: "phantom:train=8,val=2,test=4", Size: 28, ValNormal: 1, ValAnomalous: 1, Scans: -1}
+	old := MaxValues
+	defer func() { MaxValues = old }()
+	MaxValues = 7*28*28 + 1
+	_, err := Prepare(cfg)
+	if !errors.Is(err, data.ErrLimit) || !strings.Contains(err.Error(), "phantom") || !strings.Contains(err.Error(), "ANOGO_MAX_DATA_VALUES") {
+		t.Errorf("8 training images of 28 x 28 with room for 7: %v", err)
+	}
+	MaxValues = 2 * 12 * 28 * 28 // images and masks
+	if _, err := Prepare(cfg); err != nil {
+		t.Errorf("8 training and 4 test images with room for them and their masks: %v", err)
 	}
 }
