@@ -6,6 +6,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
+
+	"github.com/anogo/anogo/datasets/patch"
+	"github.com/anogo/anogo/sdk/data"
 )
 
 // noArgs refuses words left after the flags: Go's flag package stops at the
@@ -65,6 +69,30 @@ func finite(values map[string]float64) error {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return fmt.Errorf("-%s %v: want a finite number", name, v)
 		}
+	}
+	return nil
+}
+
+// counts refuses integer flags below least (0 for counts and sizes, -1
+// where -1 means "the setting's"), in name order.
+func counts(values map[string]int, least int) error {
+	names := make([]string, 0, len(values))
+	for n := range values {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if v := values[n]; v < least {
+			return fmt.Errorf("-%s %d: want %d or more", n, v, least)
+		}
+	}
+	return nil
+}
+
+// perImageBound refuses -per-image above patch.MaxK.
+func perImageBound(n int) error {
+	if n > patch.MaxK {
+		return &data.LimitError{What: "-per-image", N: int64(n), Limit: patch.MaxK, Unit: "patches per image"}
 	}
 	return nil
 }

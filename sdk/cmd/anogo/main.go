@@ -144,6 +144,17 @@ func settings(fs *flag.FlagSet, defaultSetting string) func() (anogan.Config, er
 		if *lr < 0 || *mapLR < 0 {
 			return anogan.Config{}, fmt.Errorf("-lr %v, -map-lr %v: learning rates must be positive (0: the setting's)", *lr, *mapLR)
 		}
+		if err := counts(map[string]int{"size": *size, "width": *width, "latent": *latent, "steps": *steps, "epochs": *epochs,
+			"batch": *batch, "per-image": *perImage, "map-steps": *mapSteps, "map-starts": *starts}, 0); err != nil {
+			return anogan.Config{}, err
+		}
+		if err := counts(map[string]int{"patch": *patch, "max-train": *maxTrain, "test-per-class": *perClass,
+			"max-test": *maxTest, "acae-steps": *acaeSteps}, -1); err != nil {
+			return anogan.Config{}, err
+		}
+		if err := perImageBound(*perImage); err != nil {
+			return anogan.Config{}, err
+		}
 		cfg, err := anogan.Setting(*setting)
 		if err != nil {
 			return cfg, err

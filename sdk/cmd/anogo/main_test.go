@@ -258,6 +258,9 @@ func TestCarelessCommandLines(t *testing.T) {
 		{[]string{"eval", "-scores", scores, "-out", scores}, "is also an input"},
 		{[]string{"eval", "-scores", scores, "-out", "/dev/null"}, "not a regular file"},
 		{[]string{"train", "-out", filepath.Join(dir, "no", "such", "m.ckpt")}, "does not exist"},
+		{[]string{"train", "-per-image", "1000000000", "-out", filepath.Join(dir, "m.ckpt")}, "-per-image: 1000000000 patches per image, more than the limit of 65536"},
+		{[]string{"train", "-steps", "-5", "-out", filepath.Join(dir, "m.ckpt")}, "-steps -5: want 0 or more"},
+		{[]string{"score", "-max-test", "-2", "-model", model}, "-max-test -2: want -1 or more"},
 	} {
 		var out, errb bytes.Buffer
 		err := run(context.Background(), c.args, &out, &errb)
