@@ -10,10 +10,11 @@
 // reuses it when Grad is called again, so gradients of gradients come out
 // wrong even with gorgonia's own ops, and sdk/nn's backward ops declare
 // themselves non-differentiable, so a penalty written the WGAN-GP way
-// (Grad of D with respect to x, then Grad of the penalty with respect to
-// the weights) contributes nothing: the weight gradient is bit-identical to
-// the one without it (TestNaiveGorgoniaDropsPenalty). This package needs
-// first derivatives only.
+// (Grad of D with respect to x, then Grad of loss + penalty with respect to
+// the weights) is refused ("No gradients found for node") or, in other
+// forms, contributes nothing: a weight gradient bit-identical to the one
+// without it (TestNaiveGorgoniaDropsPenalty fails if it ever changes the
+// gradient silently). This package needs first derivatives only.
 //
 // # How
 //
@@ -59,8 +60,11 @@
 // A call costs one InputGrad (a forward and a backward pass to x) and four
 // WeightGrad calls (two with Central), each a forward and a backward pass,
 // plus, for a critic that recomputes its anchor's activation pattern, one
-// forward pass per WeightGrad. Double backpropagation costs about as much
-// as three passes; this is about twice that.
+// forward pass per WeightGrad. On the test critic (batch 4, 2 shared cores)
+// InputGrad took 0.4–0.5 ms, WeightGrad 0.4–0.6 ms, WGANGP 2.4–3.4 ms and
+// with Central 1.2–1.5 ms (TestCost). Double backpropagation, where it
+// exists, costs about three passes. Each call allocates scratch of three
+// times the parameters' size (a float64 sum and one float32 gradient).
 //
 // # What is refused
 //

@@ -135,3 +135,23 @@ func TestUnfrozenKinks(t *testing.T) {
 		t.Errorf("relative error %.2e with unfrozen kinks: the fixture no longer shows the problem", e)
 	}
 }
+
+// TestEpsSweep logs the weight gradient's error against PyTorch for a range
+// of steps, the measurements behind DefaultEps and DefaultEpsCentral.
+func TestEpsSweep(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measurement")
+	}
+	f := loadFixture(t)
+	c := newTestCritic(t, f)
+	for _, central := range []bool{false, true} {
+		for _, eps := range []float64{1e-1, 3e-2, 1e-2, 3e-3, 2e-3, 1e-3, 3e-4, 1e-4} {
+			grad := c.newGrads()
+			o := &Options{Eps: eps, Central: central}
+			if _, err := WGANGP(c, grad, f32(f.Real.Data), f32(f.Fake.Data), f32(f.Alpha.Data), f.Meta.Lambda, o); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("central %v, ε %g: relative error %.2e", central, eps, relErr(grad, f.GPGrads))
+		}
+	}
+}
