@@ -36,8 +36,8 @@
 //
 // Kinks. For a ReLU or LeakyReLU network, ∇_θ D jumps where a unit changes
 // sign, and with thousands of units some unit always lies within any useful
-// step of its kink: differences across kinks were 60% to 300% off in the
-// tests. Autograd's double backpropagation treats the slopes as constants,
+// step of its kink: differences across kinks were 301% off on the test
+// fixture (TestUnfrozenKinks). Autograd's double backpropagation treats the slopes as constants,
 // so WeightGrad takes an anchor batch, at, whose activation pattern every
 // piecewise-linear activation uses: the differences then see a network
 // that is exactly linear in x between the kinks' frozen slopes, and only
