@@ -239,6 +239,9 @@ func Score(ctx context.Context, cfg Config, gan *dcgan.Model, ae *acae.Model, sa
 			res[i].Scores[ACAEColumn] = ar[i].Scores[score.A]
 		}
 	}
+	if err := score.Finite(res); err != nil {
+		return nil, fmt.Errorf("anogan: %w", err)
+	}
 	return res, nil
 }
 

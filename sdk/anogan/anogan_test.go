@@ -7,10 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/anogo/anogo/datasets/patch"
 	"github.com/anogo/anogo/datasets/phantom"
+	"github.com/anogo/anogo/sdk/checkpoint"
 	"github.com/anogo/anogo/sdk/data"
 	"github.com/anogo/anogo/sdk/dcgan"
 	"github.com/anogo/anogo/sdk/mapper"
@@ -356,5 +358,40 @@ func TestSeeds(t *testing.T) {
 	}
 	if _, _, err := Seeds(context.Background(), cfg, nil); err == nil {
 		t.Error("no seeds: no error")
+	}
+}
+
+// TestScoreRefusesNaN: a model whose weights are extreme scores NaN; Score
+// returns an error naming the sample instead of NaN scores (which anogo
+// score wrote with exit 0).
+func TestScoreRefusesNaN(t *testing.T) {
+	cfg := tinyConfig()
+	m, err := dcgan.New(cfg.Model, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "m.ckpt")
+	if err := m.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	c, err := checkpoint.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tn := range c.Tensors {
+		for i := range tn.Data {
+			tn.Data[i] = 1e30
+		}
+	}
+	if err := checkpoint.Save(path, c); err != nil {
+		t.Fatal(err)
+	}
+	if m, err = dcgan.Load(path); err != nil {
+		t.Fatal(err)
+	}
+	img := data.NewImage(28, 28)
+	_, err = Score(context.Background(), cfg, m, nil, []data.Sample{{ID: "scan7", Image: img, Label: data.Normal}})
+	if err == nil || !strings.Contains(err.Error(), "scan7") {
+		t.Errorf("scores of a model with weights 1e30: %v, want an error naming the sample", err)
 	}
 }

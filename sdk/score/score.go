@@ -205,6 +205,26 @@ func Lookup(results []Result, name string) ([]float64, error) {
 	return out, nil
 }
 
+// Finite returns an error naming the first result (by ID and position,
+// counted from 1) and column whose score is NaN or infinite, so that such a
+// score (from an extreme λ or a model whose weights overflow) is never
+// written as a result. Columns are checked in name order.
+func Finite(results []Result) error {
+	for i, r := range results {
+		names := make([]string, 0, len(r.Scores))
+		for k := range r.Scores {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		for _, k := range names {
+			if v := r.Scores[k]; math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("score: sample %d (%s): score %s is %v (a diverged model or an extreme setting?)", i+1, r.ID, k, v)
+			}
+		}
+	}
+	return nil
+}
+
 // Labels returns the label of every result.
 func Labels(results []Result) []int {
 	out := make([]int, len(results))

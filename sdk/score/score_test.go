@@ -119,3 +119,14 @@ func TestAgainstMatchesMapper(t *testing.T) {
 		t.Errorf("reconstruction of another size: error %v, want one naming q1", err)
 	}
 }
+
+func TestFinite(t *testing.T) {
+	ok := []Result{{ID: "a", Scores: map[string]float64{A: 1, PD: 0}}}
+	if err := Finite(ok); err != nil {
+		t.Error(err)
+	}
+	bad := append(ok, Result{ID: "b", Scores: map[string]float64{A: 1, PD: math.Inf(1)}}, Result{ID: "c", Scores: map[string]float64{A: math.NaN()}})
+	if err := Finite(bad); err == nil || !strings.Contains(err.Error(), "sample 2 (b): score PD is +Inf") {
+		t.Errorf("Finite: %v", err)
+	}
+}
