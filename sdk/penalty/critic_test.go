@@ -20,7 +20,7 @@ import (
 //	linear 32->1, bias
 //
 // Convolutions, biases and the linear layer are sdk/nn's ops; LayerNorm is
-// written with gorgonia's own ops, and 2x2 mean pooling is an nn.Conv2d of
+// a test-only op (layernorm_test.go) until sdk/nn has one, and 2x2 mean pooling is an nn.Conv2d of
 // stride 2 with fixed weights 1/4 on the diagonal of the channels. LeakyReLU
 // multiplies the pre-activation by a slope mask (1 or 0.2) that is an input
 // of the graph, so that WeightGrad can freeze it at another batch's pattern.

@@ -244,7 +244,7 @@ func MixedGrad(c Critic, grad [][]float32, x, v []float32, coef []float64, o *Op
 	vn, xn := norms(v, n), norms(x, n)
 	h := make([]float64, n) // step of each sample along v_i
 	w := make([]float32, n)
-	any := false
+	active := false
 	for i := range h {
 		if coef[i] == 0 || vn[i] == 0 {
 			continue
@@ -254,9 +254,9 @@ func MixedGrad(c Critic, grad [][]float32, x, v []float32, coef []float64, o *Op
 		}
 		h[i] = eps * math.Max(xn[i], 1) / vn[i]
 		w[i] = float32(coef[i] / h[i])
-		any = true
+		active = true
 	}
-	if !any {
+	if !active {
 		return nil
 	}
 	acc := make([][]float64, len(grad))
