@@ -93,22 +93,26 @@ type entry struct {
 	File  string `json:"file"`
 }
 
-// Save writes c to path atomically (temporary file, sync, rename).
+// Save writes c to path atomically (data.WriteFile: a temporary file,
+// synced and renamed over the target, through a symbolic link and keeping
+// the target's mode), creating the directory if needed.
 func Save(path string, c *Checkpoint) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	for _, t := range c.Tensors {
+		if n := numel(t.Shape); n != len(t.Data) {
+			return fmt.Errorf("checkpoint: writing %q: tensor %q: shape %v needs %d values, has %d", path, t.Name, t.Shape, n, len(t.Data))
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
+	if err := data.WriteFile(path, func(w io.Writer) error { return write(w, c) }); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("checkpoint: writing %q: %w", path, err)
-	}
+	return nil
+}
+
+// write writes c as a zip archive: the tensors, stored, then the manifest.
+func write(f io.Writer, c *Checkpoint) error {
 	zw := zip.NewWriter(f)
 	m := manifest{Format: Format, Version: Version, Kind: c.Kind, Meta: c.Meta}
 	if len(m.Meta) == 0 {
@@ -116,14 +120,11 @@ func Save(path string, c *Checkpoint) error {
 	}
 	var buf bytes.Buffer
 	for i, t := range c.Tensors {
-		if n := numel(t.Shape); n != len(t.Data) {
-			return fail(fmt.Errorf("tensor %q: shape %v needs %d values, has %d", t.Name, t.Shape, n, len(t.Data)))
-		}
 		name := fmt.Sprintf("tensors/%04d.f32", i)
 		m.Tensors = append(m.Tensors, entry{Name: t.Name, Shape: t.Shape, File: name})
 		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store})
 		if err != nil {
-			return fail(err)
+			return err
 		}
 		buf.Reset()
 		buf.Grow(4 * len(t.Data))
@@ -133,33 +134,19 @@ func Save(path string, c *Checkpoint) error {
 			buf.Write(b[:])
 		}
 		if _, err := w.Write(buf.Bytes()); err != nil {
-			return fail(err)
+			return err
 		}
 	}
 	mw, err := zw.Create("manifest.json")
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	enc := json.NewEncoder(mw)
 	enc.SetIndent("", " ")
 	if err := enc.Encode(m); err != nil {
-		return fail(err)
+		return err
 	}
-	if err := zw.Close(); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("checkpoint: writing %q: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	return nil
+	return zw.Close()
 }
 
 // Load reads the checkpoint at path.

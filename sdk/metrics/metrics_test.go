@@ -457,3 +457,30 @@ func TestWriteCSV(t *testing.T) {
 		t.Errorf("WriteCSV of a frame with an error left a file behind")
 	}
 }
+
+// TestWriteCSVThroughLink: writing to a symbolic link updates its target
+// and keeps the link, and a 0600 file stays 0600 (the rename replaced the
+// link and made the file 0644).
+func TestWriteCSVThroughLink(t *testing.T) {
+	dir := t.TempDir()
+	target, link := filepath.Join(dir, "scores.csv"), filepath.Join(dir, "latest.csv")
+	if err := os.WriteFile(target, []byte("old\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("scores.csv", link); err != nil {
+		t.Skip(err)
+	}
+	df := Table1([]Method{{Name: "A", Scores: []float64{0.9, 0.1}, Labels: []int{1, 0}}})
+	if err := WriteCSV(df, link); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced by a file")
+	}
+	if b, _ := os.ReadFile(target); !strings.HasPrefix(string(b), "method,") {
+		t.Errorf("the target holds %q", b)
+	}
+	if fi, _ := os.Stat(target); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", fi.Mode().Perm())
+	}
+}

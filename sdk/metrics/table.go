@@ -3,12 +3,15 @@ package metrics
 import (
 	"encoding/csv"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 
 	"github.com/go-gota/gota/dataframe"
 	"github.com/go-gota/gota/series"
+
+	"github.com/anogo/anogo/sdk/data"
 )
 
 // Method is one detector under evaluation: its name as it should appear in a
@@ -82,9 +85,9 @@ func table(methods []Method, summary bool) dataframe.DataFrame {
 // WriteCSV writes df to path as CSV with a header row, creating the
 // directory if needed. Floats are written in full precision (the shortest
 // text that reads back to the same value; NaN as "NaN"). The file is written
-// to a temporary file in the same directory and renamed into place, so a
-// reader never sees half a table. WriteCSV returns df's own error if it has
-// one.
+// atomically (data.WriteFile: a reader never sees half a table, a failed
+// write keeps the earlier file, a symbolic link and the file's mode are
+// kept). WriteCSV returns df's own error if it has one.
 func WriteCSV(df dataframe.DataFrame, path string) (err error) {
 	if e := df.Error(); e != nil {
 		return fmt.Errorf("metrics: writing %q: %w", path, e)
@@ -93,28 +96,12 @@ func WriteCSV(df dataframe.DataFrame, path string) (err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("metrics: writing %q: %w", path, err)
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	err = data.WriteFile(path, func(f io.Writer) error {
+		w := csv.NewWriter(f)
+		return w.WriteAll(records(df))
+	})
 	if err != nil {
-		return fmt.Errorf("metrics: writing %q: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	w := csv.NewWriter(f)
-	if err := w.WriteAll(records(df)); err != nil {
-		return fmt.Errorf("metrics: writing %q: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("metrics: writing %q: %w", path, err)
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		return fmt.Errorf("metrics: writing %q: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("metrics: writing %q: %w", path, err)
+		return fmt.Errorf("metrics: %w", err)
 	}
 	return nil
 }
