@@ -72,6 +72,27 @@ type meta struct {
 // Fit builds the named method's detector with settings (nil: its "small"
 // setting), fits it on d and chooses its thresholds on d.Val.
 func Fit(ctx context.Context, method string, settings any, d *prep.Data, opt FitOptions) (*Model, error) {
+	return fit(ctx, method, settings, d, func(det Detector) error { return det.Fit(ctx, d, opt) })
+}
+
+// Resume continues the named method's fit interrupted after a checkpoint in
+// opt.CheckpointDir (the detector must be a Resumer) and chooses its
+// thresholds, as Fit does.
+func Resume(ctx context.Context, method string, settings any, d *prep.Data, opt FitOptions) (*Model, error) {
+	return fit(ctx, method, settings, d, func(det Detector) error {
+		r, ok := det.(Resumer)
+		if !ok {
+			return fmt.Errorf("detector: %s cannot resume a fit (no Resume method); fit it again", method)
+		}
+		if opt.CheckpointDir == "" {
+			return fmt.Errorf("detector: %s: resume needs the checkpoint directory", method)
+		}
+		return r.Resume(ctx, d, opt)
+	})
+}
+
+// fit builds the detector, trains it with train and calibrates it.
+func fit(ctx context.Context, method string, settings any, d *prep.Data, train func(Detector) error) (*Model, error) {
 	m, err := Lookup(method)
 	if err != nil {
 		return nil, err
@@ -85,36 +106,7 @@ func Fit(ctx context.Context, method string, settings any, d *prep.Data, opt Fit
 	if err != nil {
 		return nil, fmt.Errorf("detector: %s: %w", method, err)
 	}
-	if err := det.Fit(ctx, d, opt); err != nil {
-		return nil, err
-	}
-	mod := &Model{Method: method, Settings: settings, Detector: det, Size: d.Config.Size, Digest: d.Digest, Data: d.Config}
-	if err := mod.Calibrate(ctx, d); err != nil {
-		return nil, err
-	}
-	return mod, nil
-}
-
-// Resume continues the named method's fit interrupted after a checkpoint in
-// opt.CheckpointDir (the detector must be a Resumer) and chooses its
-// thresholds, as Fit does.
-func Resume(ctx context.Context, method string, settings any, d *prep.Data, opt FitOptions) (*Model, error) {
-	m, err := Lookup(method)
-	if err != nil {
-		return nil, err
-	}
-	det, err := m.New(settings)
-	if err != nil {
-		return nil, fmt.Errorf("detector: %s: %w", method, err)
-	}
-	r, ok := det.(Resumer)
-	if !ok {
-		return nil, fmt.Errorf("detector: %s cannot resume a fit (no Resume method); fit it again", method)
-	}
-	if opt.CheckpointDir == "" {
-		return nil, fmt.Errorf("detector: %s: resume needs the checkpoint directory", method)
-	}
-	if err := r.Resume(ctx, d, opt); err != nil {
+	if err := train(det); err != nil {
 		return nil, err
 	}
 	mod := &Model{Method: method, Settings: settings, Detector: det, Size: d.Config.Size, Digest: d.Digest, Data: d.Config}
