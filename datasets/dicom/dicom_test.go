@@ -390,3 +390,91 @@ func TestInflateBound(t *testing.T) {
 		t.Errorf("17 MiB inflated with a 16 MiB bound: %v", err)
 	}
 }
+
+// sized returns an explicit VR little endian DICOM file whose header
+// states the given sizes and whose pixel data holds n bytes.
+func sized(rows, cols, bits, spp uint16, frames string, n int) []byte {
+	var ds bytes.Buffer
+	us := func(el uint16, v uint16) {
+		binary.Write(&ds, binary.LittleEndian, []uint16{0x0028, el})
+		ds.WriteString("US")
+		binary.Write(&ds, binary.LittleEndian, []uint16{2, v})
+	}
+	us(0x0002, spp)
+	if len(frames)%2 == 1 {
+		frames += " "
+	}
+	binary.Write(&ds, binary.LittleEndian, []uint16{0x0028, 0x0008})
+	ds.WriteString("IS")
+	binary.Write(&ds, binary.LittleEndian, uint16(len(frames)))
+	ds.WriteString(frames)
+	us(0x0010, rows)
+	us(0x0011, cols)
+	us(0x0100, bits)
+	us(0x0101, bits)
+	us(0x0103, 0)
+	binary.Write(&ds, binary.LittleEndian, []uint16{0x7fe0, 0x0010})
+	ds.WriteString("OW")
+	binary.Write(&ds, binary.LittleEndian, uint16(0)) // reserved
+	binary.Write(&ds, binary.LittleEndian, uint32(n))
+	ds.Write(make([]byte, n))
+
+	var meta bytes.Buffer
+	ts := uid.ExplicitVRLittleEndian
+	if len(ts)%2 == 1 {
+		ts += "\x00"
+	}
+	meta.Write([]byte{0x02, 0x00, 0x10, 0x00, 'U', 'I', byte(len(ts)), 0})
+	meta.WriteString(ts)
+	var out bytes.Buffer
+	out.Write(make([]byte, 128))
+	out.WriteString("DICM")
+	out.Write([]byte{0x02, 0x00, 0x00, 0x00, 'U', 'L', 4, 0})
+	binary.Write(&out, binary.LittleEndian, uint32(meta.Len()))
+	out.Write(meta.Bytes())
+	out.Write(ds.Bytes())
+	return out.Bytes()
+}
+
+// FuzzHeaderSizes decodes files whose header states arbitrary rows,
+// columns, bits, samples and frames over a small pixel block: the sizes are
+// checked before the library decodes, so it never allocates for them (the
+// fuzzer would run out of memory), and an image that decodes has the size
+// its header states. Seeds: the 66 KB file that made the library allocate
+// 34 GB (65535 x 65535, 1 bit, 131068 frames), 1-bit and 16-bit images,
+// and sizes that do not fit the pixel block.
+func FuzzHeaderSizes(f *testing.F) {
+	f.Add(uint16(65535), uint16(65535), uint16(1), uint16(1), "131068", 66000)
+	f.Add(uint16(2), uint16(2), uint16(8), uint16(1), "1", 4)
+	f.Add(uint16(4), uint16(4), uint16(1), uint16(1), "1", 2)
+	f.Add(uint16(3), uint16(3), uint16(16), uint16(1), "1", 18)
+	f.Add(uint16(3), uint16(3), uint16(16), uint16(3), "2", 108)
+	f.Add(uint16(65535), uint16(65535), uint16(16), uint16(1), "1", 10)
+	f.Add(uint16(100), uint16(100), uint16(32), uint16(1), "-1", 40000)
+	f.Fuzz(func(t *testing.T, rows, cols, bits, spp uint16, frames string, n int) {
+		if n < 0 || n > 1<<17 || len(frames) > 16 {
+			return
+		}
+		old := MaxPixelBytes
+		defer func() { MaxPixelBytes = old }()
+		MaxPixelBytes = 8 << 20
+		im, err := Decode(sized(rows, cols, bits, spp, frames, n))
+		if err != nil {
+			return
+		}
+		if im.H != int(rows) || im.W != int(cols) || len(im.Pix) != im.H*im.W {
+			t.Fatalf("header %d x %d, image %d x %d with %d values", rows, cols, im.H, im.W, len(im.Pix))
+		}
+	})
+}
+
+// TestSized: the fuzz builder makes files that decode.
+func TestSized(t *testing.T) {
+	im, err := Decode(sized(2, 3, 16, 1, "1", 12))
+	if err != nil || im.H != 2 || im.W != 3 {
+		t.Fatalf("%v %v", im, err)
+	}
+	if _, err := Decode(sized(65535, 65535, 1, 1, "131068", 66000)); !errors.Is(err, data.ErrLimit) {
+		t.Errorf("the 34 GB header: %v", err)
+	}
+}

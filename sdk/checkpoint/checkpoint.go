@@ -160,7 +160,12 @@ func Load(path string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
-	zr, err := zip.NewReader(f, fi.Size())
+	return load(f, fi.Size(), path)
+}
+
+// load reads a checkpoint of size bytes from r; path names it in errors.
+func load(r io.ReaderAt, size int64, path string) (*Checkpoint, error) {
+	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %q is not a readable checkpoint: %w", path, err)
 	}
