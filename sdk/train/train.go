@@ -94,10 +94,30 @@ func (o Options) batch() int {
 	return o.BatchSize
 }
 
+// ErrInterrupted is wrapped, with the context's error, by the error Run
+// returns when its context is cancelled.
+var ErrInterrupted = errors.New("training interrupted")
+
+// interrupted saves the state reached, when the run has a checkpoint path,
+// and returns an error that says where it is.
+func interrupted(m Model, opt Options, st State, total int, cause error) error {
+	if opt.CheckpointPath == "" {
+		return fmt.Errorf("train: %w at step %d of %d, with no checkpoint path (nothing saved): %w", ErrInterrupted, st.Step, total, cause)
+	}
+	if err := m.Save(opt.CheckpointPath, st); err != nil {
+		return fmt.Errorf("train: %w at step %d of %d; saving it failed (%v), the last checkpoint is the one every %d steps in %s: %w",
+			ErrInterrupted, st.Step, total, err, opt.CheckpointEvery, opt.CheckpointPath, cause)
+	}
+	return fmt.Errorf("train: %w at step %d of %d; saved to %s, from which it can resume: %w", ErrInterrupted, st.Step, total, opt.CheckpointPath, cause)
+}
+
 // Run trains m on images from state start (the zero State for a new run)
 // until the run's total number of steps is reached, and returns the final
 // state. Every image must have the same size. On cancellation it returns
-// the state reached and ctx's error; nothing is lost that a checkpoint had.
+// the state reached and an error wrapping ErrInterrupted and ctx's error,
+// after saving that state to the checkpoint path (when there is one), so
+// nothing is lost. While it runs it holds data.Lock on the checkpoint
+// path: a second run writing the same path fails at once.
 func Run(ctx context.Context, m Model, images []*data.Image, opt Options, start State) (State, error) {
 	st := start
 	if start.Step < 0 || start.Epoch < 0 {
@@ -122,12 +142,19 @@ func Run(ctx context.Context, m Model, images []*data.Image, opt Options, start 
 	}
 	perEpoch := len(images) / bs
 	total := opt.Total(len(images))
+	if opt.CheckpointPath != "" {
+		unlock, err := data.Lock(opt.CheckpointPath)
+		if err != nil {
+			return st, fmt.Errorf("train: %w", err)
+		}
+		defer unlock()
+	}
 	batch := make([]float32, bs*h*w)
 	var perm []int
 	permEpoch := -1
 	for st.Step < total {
 		if err := ctx.Err(); err != nil {
-			return st, err
+			return st, interrupted(m, opt, st, total, err)
 		}
 		st.Epoch = st.Step / perEpoch
 		if st.Epoch != permEpoch {

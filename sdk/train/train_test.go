@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -86,7 +87,7 @@ func TestNaNStops(t *testing.T) {
 func TestHooksAndCheckpoints(t *testing.T) {
 	m := &sumModel{}
 	var steps []int
-	opt := Options{Steps: 5, BatchSize: 2, CheckpointPath: "x", CheckpointEvery: 2,
+	opt := Options{Steps: 5, BatchSize: 2, CheckpointPath: filepath.Join(t.TempDir(), "x"), CheckpointEvery: 2,
 		Hooks: []Hook{func(in Info) error { steps = append(steps, in.Step); return nil }}}
 	if _, err := Run(context.Background(), m, images(4), opt, State{}); err != nil {
 		t.Fatal(err)
@@ -140,3 +141,43 @@ func (nopModel) Step([]float32, int) (map[string]float64, error) {
 	return map[string]float64{"loss": 0}, nil
 }
 func (nopModel) Save(string, State) error { return nil }
+
+// TestCancelSaves: a cancelled run saves the state it reached and says
+// where (it printed only "context canceled", and the steps since the last
+// periodic checkpoint were lost).
+func TestCancelSaves(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &sumModel{}
+	path := filepath.Join(t.TempDir(), "m.ckpt")
+	opt := Options{Steps: 10, BatchSize: 2, CheckpointPath: path, CheckpointEvery: 100,
+		Hooks: []Hook{func(in Info) error {
+			if in.Step == 3 {
+				cancel()
+			}
+			return nil
+		}}}
+	st, err := Run(ctx, m, images(4), opt, State{})
+	if !errors.Is(err, ErrInterrupted) || !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "step 3 of 10") {
+		t.Errorf("error %v, want one saying step 3 of 10 was saved to %s", err, path)
+	}
+	if st.Step != 3 || len(m.saves) != 1 || m.saves[0].Step != 3 {
+		t.Errorf("state %+v, saves %+v; want step 3 saved once", st, m.saves)
+	}
+}
+
+// TestLockedCheckpoint: a second run writing the same checkpoint path
+// fails at once (two trainings to one -out both reported success and one
+// result was lost).
+func TestLockedCheckpoint(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.ckpt")
+	unlock, err := data.Lock(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	m := &sumModel{}
+	_, err = Run(context.Background(), m, images(4), Options{Steps: 2, BatchSize: 2, CheckpointPath: path}, State{})
+	if !errors.Is(err, data.ErrLocked) || len(m.seen) != 0 {
+		t.Errorf("error %v after %d steps, want data.ErrLocked before any", err, len(m.seen))
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/anogo/anogo/datasets/patch"
 	"github.com/anogo/anogo/sdk/data"
@@ -95,4 +96,33 @@ func perImageBound(n int) error {
 		return &data.LimitError{What: "-per-image", N: int64(n), Limit: patch.MaxK, Unit: "patches per image"}
 	}
 	return nil
+}
+
+// resumeHint returns the command line that continues an interrupted
+// training: args with any -resume flag replaced by "-resume ckpt".
+func resumeHint(cmd string, args []string, ckpt string) string {
+	out := []string{"anogo", cmd}
+	for i := 0; i < len(args); i++ {
+		a := strings.TrimLeft(args[i], "-")
+		switch {
+		case a == "resume" && strings.HasPrefix(args[i], "-"):
+			i++ // its value
+			continue
+		case strings.HasPrefix(a, "resume=") && strings.HasPrefix(args[i], "-"):
+			continue
+		}
+		out = append(out, quoteArg(args[i]))
+	}
+	return strings.Join(append(out, "-resume", quoteArg(ckpt)), " ")
+}
+
+// quoteArg quotes a word for a POSIX shell when it needs it.
+func quoteArg(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '-' || r == '_' || r == '.' || r == '/' || r == ':' || r == '=' || r == ',' || r == '+' ||
+			'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

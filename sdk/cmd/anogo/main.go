@@ -276,7 +276,9 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := noArgs(fs); err != nil {
 		return err
 	}
-	if err := checkOutput("out", *out, *resume); err != nil {
+	// -out may be the -resume checkpoint: it is read whole before the
+	// first save replaces it atomically.
+	if err := checkOutput("out", *out); err != nil {
 		return err
 	}
 	if err := checkOutput("acae-out", *acaeOut, *out, *resume); err != nil {
@@ -310,6 +312,9 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	opt := train.Options{Epochs: cfg.Epochs, Steps: cfg.Steps, BatchSize: cfg.Train.BatchSize, Seed: cfg.Train.Seed,
 		CheckpointPath: *out, CheckpointEvery: *every, Hooks: []train.Hook{progress("DCGAN")}}
 	if st, err = train.Run(ctx, tr, d.Train, opt, st); err != nil {
+		if errors.Is(err, train.ErrInterrupted) {
+			return fmt.Errorf("%w\nto continue: %s", err, resumeHint("train", args, *out))
+		}
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s (step %d)\n", *out, st.Step)

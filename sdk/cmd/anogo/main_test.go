@@ -272,3 +272,34 @@ func TestCarelessCommandLines(t *testing.T) {
 		t.Errorf("the model was touched: %q, %v", b, err)
 	}
 }
+
+// TestInterruptedTrain: an interrupted training saves its state to -out
+// and prints the command that continues it, which resumes into the same
+// file (-out may be the -resume checkpoint); it printed only "context
+// canceled".
+func TestInterruptedTrain(t *testing.T) {
+	dir := t.TempDir()
+	ckpt := filepath.Join(dir, "model.ckpt")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	args := append(append([]string{"train"}, tiny...), "-data", folderSource(t), "-out", ckpt)
+	var out, errb bytes.Buffer
+	err := run(ctx, args, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "saved to "+ckpt) || !strings.Contains(err.Error(), "-resume "+ckpt) {
+		t.Fatalf("interrupted train: %v", err)
+	}
+	if _, err := os.Stat(ckpt); err != nil {
+		t.Fatalf("no checkpoint: %v", err)
+	}
+	args = append(args, "-resume", ckpt)
+	if err := run(context.Background(), args, &out, &errb); err != nil {
+		t.Fatalf("resume into the same file: %v\n%s", err, errb.String())
+	}
+}
+
+func TestResumeHint(t *testing.T) {
+	got := resumeHint("train", []string{"-steps", "3", "-resume", "old.ckpt", "-data", "folder:normal=a b", "-resume=x"}, "m.ckpt")
+	if want := "anogo train -steps 3 -data 'folder:normal=a b' -resume m.ckpt"; got != want {
+		t.Errorf("%s\nwant %s", got, want)
+	}
+}
