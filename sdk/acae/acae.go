@@ -15,6 +15,7 @@ import (
 	"github.com/anogo/anogo/sdk/mapper"
 	"github.com/anogo/anogo/sdk/nn"
 	"github.com/anogo/anogo/sdk/optim"
+	"github.com/anogo/anogo/sdk/params"
 	"github.com/anogo/anogo/sdk/score"
 	"github.com/anogo/anogo/sdk/train"
 )
@@ -22,7 +23,7 @@ import (
 // Model is an aCAE: Enc (encoder), and the DCGAN whose G is the decoder and
 // whose D is the discriminator.
 type Model struct {
-	Enc *dcgan.Net
+	Enc *params.Set
 	GAN *dcgan.Model
 }
 
@@ -63,7 +64,7 @@ type Trainer struct {
 		losses map[string]*gorgonia.Node
 	}
 	xT     *tensor.Dense
-	aeNets []*dcgan.Net
+	aeNets []*params.Set
 }
 
 // NewTrainer compiles the aCAE's two training graphs.
@@ -75,7 +76,7 @@ func NewTrainer(m *Model, cfg TrainConfig) (*Trainer, error) {
 		cfg.AdvWeight = 0.01
 	}
 	t := &Trainer{Model: m, Config: cfg, OptAE: cfg.Adam(), OptD: cfg.Adam()}
-	t.aeNets = []*dcgan.Net{m.Enc, &m.GAN.G}
+	t.aeNets = []*params.Set{m.Enc, &m.GAN.G}
 	gan := m.GAN
 	n, s := cfg.BatchSize, gan.Config.Size
 	px := float32(s * s)
@@ -239,7 +240,7 @@ func (m *Model) save(path string, st train.State) error {
 		return err
 	}
 	m.GAN.AddTo(c)
-	m.Enc.AddTo(c, "e")
+	m.Enc.AddTo(c)
 	return checkpoint.Save(path, c)
 }
 
@@ -266,7 +267,7 @@ func Load(path string) (*Model, error) {
 	if err := m.GAN.RestoreFrom(c); err != nil {
 		return nil, fmt.Errorf("acae: %q: %w", path, err)
 	}
-	if err := m.Enc.RestoreFrom(c, "e"); err != nil {
+	if err := m.Enc.RestoreFrom(c); err != nil {
 		return nil, fmt.Errorf("acae: %q: %w", path, err)
 	}
 	return m, nil

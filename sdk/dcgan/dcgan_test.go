@@ -292,3 +292,95 @@ func TestLoadRefusesEditedConfig(t *testing.T) {
 		t.Errorf("Load of an edited configuration: %v", err)
 	}
 }
+
+// TestBNStatsByName: the networks find their BatchNorm running statistics
+// by layer name, as they do their weights, so reordered statistics change
+// nothing in eval mode (they were taken by position: the generator's first
+// layer got another layer's statistics).
+func TestBNStatsByName(t *testing.T) {
+	m, err := New(tiny(32), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, net := range []*Net{&m.G, &m.D} {
+		for i, st := range net.BN {
+			for j := range st.Mean {
+				st.Mean[j] = 0.1 * float32(k+i+j)
+				st.Var[j] = 1 + 0.2*float32(i*j)
+			}
+		}
+	}
+	run := func() ([]float32, []float32) {
+		in, err := m.NewInference(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		z := make([]float32, m.Config.Latent)
+		SampleZ(rand.New(rand.NewPCG(1, 2)), z)
+		x, err := in.Generate(z)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logits, _, err := in.Discriminate(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.Clone(x), slices.Clone(logits)
+	}
+	x0, l0 := run()
+	slices.Reverse(m.G.BN)
+	slices.Reverse(m.D.BN)
+	x1, l1 := run()
+	if !slices.Equal(x0, x1) || !slices.Equal(l0, l1) {
+		t.Errorf("statistics reversed: D(G(z)) %v, before %v", l1, l0)
+	}
+}
+
+// TestCheckpointNames: a trainer's checkpoint keeps the tensor names DCGAN
+// checkpoints have always had, so older files load; one without the
+// optimisers' step-count tensors (adam_g.t, adam_d.t, added with package
+// params) resumes from the step counts in its metadata.
+func TestCheckpointNames(t *testing.T) {
+	m, _ := New(tiny(28), 9)
+	tr, err := NewTrainer(m, TrainConfig{LR: 2e-4, Beta1: 0.5, BatchSize: 4, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "a.ckpt")
+	if _, err := train.Run(context.Background(), tr, randomImages(8, 28, 1), train.Options{Steps: 2, BatchSize: 4, Seed: 5, CheckpointPath: path}, train.State{}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := checkpoint.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	old := &checkpoint.Checkpoint{Kind: c.Kind, Meta: c.Meta}
+	for _, x := range c.Tensors {
+		names = append(names, x.Name)
+		if !strings.HasSuffix(x.Name, ".t") {
+			old.Tensors = append(old.Tensors, x)
+		}
+	}
+	for _, want := range []string{"g.fc.w", "g.bn1.gamma", "g.bnstats0.mean", "g.bnstats1.var", "d.conv0.b", "d.bnstats0.mean", "d.fc.w",
+		"adam_g.m.g.fc.w", "adam_g.v.g.convt2.b", "adam_d.m.d.bn1.beta", "adam_g.t", "adam_d.t"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("no tensor %q in %v", want, names)
+		}
+	}
+	oldPath := filepath.Join(t.TempDir(), "old.ckpt")
+	if err := checkpoint.Save(oldPath, old); err != nil {
+		t.Fatal(err)
+	}
+	a, _, err := Resume(path, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := Resume(oldPath, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.OptG.T != 2 || b.OptG.T != 2 || b.OptD.T != 2 || !slices.Equal(a.OptD.V[3], b.OptD.V[3]) {
+		t.Errorf("resumed T %d / %d, from the older file %d / %d", a.OptG.T, a.OptD.T, b.OptG.T, b.OptD.T)
+	}
+}

@@ -9,7 +9,8 @@
 // 32 or 64), the base channel width and the latent size settings so that
 // CPU-sized runs and tests work; PaperConfig returns the paper's values.
 //
-// A Model holds the weights and the BatchNorm running statistics. Its
+// A Model holds the weights and the BatchNorm running statistics, one
+// params.Set (Net) per network, which the networks read by name. Its
 // Generator and Discriminator methods add the networks to a gorgonia graph,
 // in train or eval mode, with nn.NoGrad flags that drop gradients nobody
 // needs: the trainer, the latent mapper and the scorer all build their graphs

@@ -2,13 +2,14 @@ package dcgan
 
 import (
 	"fmt"
-	"strings"
 	"math/rand/v2"
+	"strings"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/anogo/anogo/sdk/nn"
+	"github.com/anogo/anogo/sdk/params"
 )
 
 // Config fixes a DCGAN's shape.
@@ -90,56 +91,13 @@ func (c Config) String() string {
 	return fmt.Sprintf("dcgan-%d-w%d-z%d", c.Size, c.Width, c.Latent)
 }
 
-// Param is one named weight tensor.
-type Param struct {
-	Name  string
-	Value *tensor.Dense
-}
+// Param is one named weight tensor (params.Param).
+type Param = params.Param
 
-// Net is the weights and BatchNorm statistics of one network. Params are
-// kept in a fixed order, which the optimiser's state follows.
-type Net struct {
-	Params []Param
-	BN     []*nn.BNStats
-}
-
-// Index returns the position of the parameter named name in n.Params (and
-// in the nodes Nodes returns), or -1.
-func (n *Net) Index(name string) int {
-	for i, p := range n.Params {
-		if p.Name == name {
-			return i
-		}
-	}
-	return -1
-}
-
-// lookup returns a function that finds a parameter's node by name among
-// params (the nodes of n.Nodes), with an error naming a missing one, so
-// that network code names every weight it takes instead of consuming them
-// in creation order.
-func (n *Net) lookup(params gorgonia.Nodes) (get func(name string) *gorgonia.Node, errp *error) {
-	var err error
-	return func(name string) *gorgonia.Node {
-		i := n.Index(name)
-		if i < 0 || i >= len(params) {
-			if err == nil {
-				err = fmt.Errorf("dcgan: no parameter %q (%d given)", name, len(params))
-			}
-			return nil
-		}
-		return params[i]
-	}, &err
-}
-
-// Values returns the parameters' backing slices in order.
-func (n *Net) Values() [][]float32 {
-	out := make([][]float32, len(n.Params))
-	for i, p := range n.Params {
-		out[i] = p.Value.Data().([]float32)
-	}
-	return out
-}
+// Net is the weights and BatchNorm statistics of one network: a params.Set,
+// whose weights the networks take by name. Its checkpoint names are those
+// DCGAN checkpoints have always had (StatsPrefix "g", "d" or "e").
+type Net = params.Set
 
 // Model is a DCGAN: generator G and discriminator D.
 type Model struct {
@@ -162,38 +120,36 @@ func New(cfg Config, seed uint64) (*Model, error) {
 	// Generator: Linear(z -> c0·s0·s0) -> BN -> ReLU, then L-1 blocks of
 	// ConvT(5, 2, 2, 1) -> BN -> ReLU, then ConvT to one channel + bias, tanh.
 	g := &m.G
+	g.StatsPrefix = "g"
 	c0 := ch[l-1]
-	g.add("g.fc.w", normal(rng, 0.02, c0*s0*s0, cfg.Latent))
-	g.addBN("g.bn0", c0, rng)
+	g.Add("g.fc.w", normal(rng, 0.02, c0*s0*s0, cfg.Latent))
+	addBN(g, "g.bn0", c0, rng)
 	for i := 1; i < l; i++ {
 		cin, cout := ch[l-i], ch[l-1-i]
-		g.add(fmt.Sprintf("g.convt%d.w", i), normal(rng, 0.02, cin, cout, 5, 5))
-		g.addBN(fmt.Sprintf("g.bn%d", i), cout, rng)
+		g.Add(fmt.Sprintf("g.convt%d.w", i), normal(rng, 0.02, cin, cout, 5, 5))
+		addBN(g, fmt.Sprintf("g.bn%d", i), cout, rng)
 	}
-	g.add(fmt.Sprintf("g.convt%d.w", l), normal(rng, 0.02, ch[0], 1, 5, 5))
-	g.add(fmt.Sprintf("g.convt%d.b", l), zeros(1))
+	g.Add(fmt.Sprintf("g.convt%d.w", l), normal(rng, 0.02, ch[0], 1, 5, 5))
+	g.Add(fmt.Sprintf("g.convt%d.b", l), zeros(1))
 
 	// Discriminator: Conv(5, 2, 2) blocks with LeakyReLU(0.2), a bias on
 	// the first and BatchNorm on the others, then Linear(f -> 1) + bias.
 	d := &m.D
-	d.convStack(cfg, rng, "d")
-	d.add("d.fc.w", normal(rng, 0.02, 1, cfg.FeatureLen()))
-	d.add("d.fc.b", zeros(1))
+	d.StatsPrefix = "d"
+	convStack(d, cfg, rng, "d")
+	d.Add("d.fc.w", normal(rng, 0.02, 1, cfg.FeatureLen()))
+	d.Add("d.fc.b", zeros(1))
 	return m, nil
 }
 
-func (n *Net) add(name string, t *tensor.Dense) {
-	n.Params = append(n.Params, Param{Name: name, Value: t})
-}
-
-func (n *Net) addBN(name string, c int, rng *rand.Rand) {
-	gamma := make([]float32, c)
+// addBN adds the BatchNorm layer name of c channels to n with its scale
+// drawn from N(1, 0.02).
+func addBN(n *Net, name string, c int, rng *rand.Rand) {
+	n.AddBN(name, c)
+	gamma := n.Get(name + ".gamma").Data().([]float32)
 	for i := range gamma {
 		gamma[i] = float32(1 + 0.02*rng.NormFloat64())
 	}
-	n.add(name+".gamma", tensor.New(tensor.WithShape(c), tensor.WithBacking(gamma)))
-	n.add(name+".beta", zeros(c))
-	n.BN = append(n.BN, nn.NewBNStats(c))
 }
 
 func normal(rng *rand.Rand, std float64, shape ...int) *tensor.Dense {
@@ -222,17 +178,6 @@ type Mode struct {
 	NoGrad nn.NoGrad
 }
 
-// Nodes binds a network's parameters to a graph: one node per Param, in
-// order, sharing the Param's tensor, so an update of the tensor is seen by
-// every graph.
-func (n *Net) Nodes(g *gorgonia.ExprGraph) gorgonia.Nodes {
-	out := make(gorgonia.Nodes, len(n.Params))
-	for i, p := range n.Params {
-		out[i] = gorgonia.NodeFromAny(g, p.Value, gorgonia.WithName(p.Name))
-	}
-	return out
-}
-
 // Generator adds G to the graph of z ([N, Latent]) and returns G(z)
 // ([N, 1, Size, Size], values in (-1, 1)). params are the nodes returned by
 // m.G.Nodes for that graph.
@@ -240,8 +185,12 @@ func (m *Model) Generator(z *gorgonia.Node, params gorgonia.Nodes, mode Mode) (*
 	s0, l := m.Config.Base()
 	ch := m.Config.Channels()
 	pg := mode.NoGrad & nn.NoParamGrad
-	param, perr := m.G.lookup(params)
-	h, err := nn.Linear(z, param("g.fc.w"), mode.NoGrad)
+	p := m.G.Lookup(params)
+	w0 := p.Node("g.fc.w")
+	if err := p.Err(); err != nil {
+		return nil, fmt.Errorf("dcgan: generator: %w", err)
+	}
+	h, err := nn.Linear(z, w0, mode.NoGrad)
 	if err != nil {
 		return nil, fmt.Errorf("dcgan: generator: %w", err)
 	}
@@ -249,22 +198,27 @@ func (m *Model) Generator(z *gorgonia.Node, params gorgonia.Nodes, mode Mode) (*
 		return nil, fmt.Errorf("dcgan: generator: %w", err)
 	}
 	for i := 0; i < l; i++ {
+		var w *gorgonia.Node
 		if i > 0 {
-			if h, err = nn.ConvTranspose2d(h, param(fmt.Sprintf("g.convt%d.w", i)), 2, 2, 1, pg); err != nil {
+			w = p.Node(fmt.Sprintf("g.convt%d.w", i))
+		}
+		bn := fmt.Sprintf("g.bn%d", i)
+		gamma, beta, st := p.Node(bn+".gamma"), p.Node(bn+".beta"), p.BatchNorm(bn)
+		if err := p.Err(); err != nil {
+			return nil, fmt.Errorf("dcgan: generator layer %d: %w", i, err)
+		}
+		if i > 0 {
+			if h, err = nn.ConvTranspose2d(h, w, 2, 2, 1, pg); err != nil {
 				return nil, fmt.Errorf("dcgan: generator layer %d: %w", i, err)
 			}
 		}
-		gamma, beta := param(fmt.Sprintf("g.bn%d.gamma", i)), param(fmt.Sprintf("g.bn%d.beta", i))
-		if *perr != nil {
-			return nil, *perr
-		}
-		if h, err = batchNormAct(h, gamma, beta, m.G.BN[i], mode, nn.ReLU, 0); err != nil {
+		if h, err = batchNormAct(h, gamma, beta, st, mode, nn.ReLU, 0); err != nil {
 			return nil, fmt.Errorf("dcgan: generator layer %d: %w", i, err)
 		}
 	}
-	w, b := param(fmt.Sprintf("g.convt%d.w", l)), param(fmt.Sprintf("g.convt%d.b", l))
-	if *perr != nil {
-		return nil, *perr
+	w, b := p.Node(fmt.Sprintf("g.convt%d.w", l)), p.Node(fmt.Sprintf("g.convt%d.b", l))
+	if err := p.Err(); err != nil {
+		return nil, fmt.Errorf("dcgan: generator output: %w", err)
 	}
 	if h, err = nn.ConvTranspose2d(h, w, 2, 2, 1, pg); err != nil {
 		return nil, fmt.Errorf("dcgan: generator output: %w", err)
@@ -292,10 +246,10 @@ func NewEncoder(cfg Config, seed uint64) (*Net, error) {
 		return nil, err
 	}
 	rng := rand.New(rand.NewPCG(seed, seed^0x517cc1b727220a95))
-	n := &Net{}
-	n.convStack(cfg, rng, "e")
-	n.add("e.fc.w", normal(rng, 0.02, cfg.Latent, cfg.FeatureLen()))
-	n.add("e.fc.b", zeros(cfg.Latent))
+	n := &Net{StatsPrefix: "e"}
+	convStack(n, cfg, rng, "e")
+	n.Add("e.fc.w", normal(rng, 0.02, cfg.Latent, cfg.FeatureLen()))
+	n.Add("e.fc.b", zeros(cfg.Latent))
 	return n, nil
 }
 
@@ -307,15 +261,15 @@ func (m *Model) Encoder(enc *Net, x *gorgonia.Node, params gorgonia.Nodes, mode 
 
 // convStack adds the weights of L strided convolution blocks named
 // prefix.conv<i> to n.
-func (n *Net) convStack(cfg Config, rng *rand.Rand, prefix string) {
+func convStack(n *Net, cfg Config, rng *rand.Rand, prefix string) {
 	ch := cfg.Channels()
 	cin := 1
 	for i, c := range ch {
-		n.add(fmt.Sprintf("%s.conv%d.w", prefix, i), normal(rng, 0.02, c, cin, 5, 5))
+		n.Add(fmt.Sprintf("%s.conv%d.w", prefix, i), normal(rng, 0.02, c, cin, 5, 5))
 		if i == 0 {
-			n.add(prefix+".conv0.b", zeros(c))
+			n.Add(prefix+".conv0.b", zeros(c))
 		} else {
-			n.addBN(fmt.Sprintf("%s.bn%d", prefix, i), c, rng)
+			addBN(n, fmt.Sprintf("%s.bn%d", prefix, i), c, rng)
 		}
 		cin = c
 	}
@@ -331,28 +285,32 @@ func (c Config) convNet(net *Net, x *gorgonia.Node, params gorgonia.Nodes, mode 
 		return nil, nil, fmt.Errorf("dcgan: network without parameters")
 	}
 	prefix, _, _ := strings.Cut(net.Params[0].Name, ".") // "d" or "e"
-	param, perr := net.lookup(params)
+	p := net.Lookup(params)
 	h := x
 	for i := 0; i < l; i++ {
 		ng := pg
 		if i == 0 {
 			ng = mode.NoGrad // the input gradient is the caller's choice
 		}
-		w := param(fmt.Sprintf("%s.conv%d.w", prefix, i))
-		if *perr != nil {
-			return nil, nil, *perr
+		w := p.Node(fmt.Sprintf("%s.conv%d.w", prefix, i))
+		var b, gamma, beta *gorgonia.Node
+		var st *nn.BNStats
+		bn := fmt.Sprintf("%s.bn%d", prefix, i)
+		if i == 0 {
+			b = p.Node(prefix + ".conv0.b")
+		} else {
+			gamma, beta, st = p.Node(bn+".gamma"), p.Node(bn+".beta"), p.BatchNorm(bn)
+		}
+		if err := p.Err(); err != nil {
+			return nil, nil, fmt.Errorf("dcgan: convolution block %d: %w", i, err)
 		}
 		if h, err = nn.Conv2d(h, w, 2, 2, ng); err != nil {
 			return nil, nil, fmt.Errorf("dcgan: convolution block %d: %w", i, err)
 		}
 		if i == 0 {
-			h, err = nn.BiasAct(h, param(prefix+".conv0.b"), nn.LeakyReLU, LeakySlope, pg)
+			h, err = nn.BiasAct(h, b, nn.LeakyReLU, LeakySlope, pg)
 		} else {
-			gamma, beta := param(fmt.Sprintf("%s.bn%d.gamma", prefix, i)), param(fmt.Sprintf("%s.bn%d.beta", prefix, i))
-			if *perr != nil {
-				return nil, nil, *perr
-			}
-			h, err = batchNormAct(h, gamma, beta, net.BN[i-1], mode, nn.LeakyReLU, LeakySlope)
+			h, err = batchNormAct(h, gamma, beta, st, mode, nn.LeakyReLU, LeakySlope)
 		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("dcgan: convolution block %d: %w", i, err)
@@ -363,9 +321,9 @@ func (c Config) convNet(net *Net, x *gorgonia.Node, params gorgonia.Nodes, mode 
 	if err != nil {
 		return nil, nil, fmt.Errorf("dcgan: flatten: %w", err)
 	}
-	fw, fb := param(prefix+".fc.w"), param(prefix+".fc.b")
-	if *perr != nil {
-		return nil, nil, *perr
+	fw, fb := p.Node(prefix+".fc.w"), p.Node(prefix+".fc.b")
+	if err := p.Err(); err != nil {
+		return nil, nil, fmt.Errorf("dcgan: linear output: %w", err)
 	}
 	if out, err = nn.Linear(flat, fw, pg); err != nil {
 		return nil, nil, fmt.Errorf("dcgan: linear output: %w", err)

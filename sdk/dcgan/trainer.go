@@ -11,6 +11,7 @@ import (
 	"github.com/anogo/anogo/sdk/checkpoint"
 	"github.com/anogo/anogo/sdk/nn"
 	"github.com/anogo/anogo/sdk/optim"
+	"github.com/anogo/anogo/sdk/params"
 	"github.com/anogo/anogo/sdk/train"
 )
 
@@ -251,52 +252,9 @@ func (t *Trainer) Save(path string, st train.State) error {
 	if c.Meta, err = json.Marshal(md); err != nil {
 		return err
 	}
-	addAdam(c, "adam_g", t.OptG, &t.Model.G)
-	addAdam(c, "adam_d", t.OptD, &t.Model.D)
+	params.AddAdam(c, "adam_g", t.OptG, &t.Model.G)
+	params.AddAdam(c, "adam_d", t.OptD, &t.Model.D)
 	return checkpoint.Save(path, c)
-}
-
-// AddAdam adds the state of a (its moments, by parameter name under
-// prefix) to c, for the parameters of n; LoadAdam reads it back into a
-// fresh optimiser after t steps.
-func (n *Net) AddAdam(c *checkpoint.Checkpoint, prefix string, a *optim.Adam) {
-	addAdam(c, prefix, a, n)
-}
-
-// LoadAdam is AddAdam's inverse (t is the optimiser's step count, saved by
-// the caller; 0 leaves a untouched).
-func (n *Net) LoadAdam(c *checkpoint.Checkpoint, prefix string, a *optim.Adam, t int) error {
-	return loadAdam(c, prefix, a, n, t)
-}
-
-func addAdam(c *checkpoint.Checkpoint, prefix string, a *optim.Adam, net *Net) {
-	if a.M == nil {
-		return
-	}
-	for i, p := range net.Params {
-		c.Add(prefix+".m."+p.Name, a.M[i], len(a.M[i]))
-		c.Add(prefix+".v."+p.Name, a.V[i], len(a.V[i]))
-	}
-}
-
-func loadAdam(c *checkpoint.Checkpoint, prefix string, a *optim.Adam, net *Net, t int) error {
-	if t == 0 {
-		return nil
-	}
-	a.T = t
-	a.M = make([][]float32, len(net.Params))
-	a.V = make([][]float32, len(net.Params))
-	for i, p := range net.Params {
-		n := p.Value.Shape().TotalSize()
-		a.M[i], a.V[i] = make([]float32, n), make([]float32, n)
-		if err := c.Into(prefix+".m."+p.Name, a.M[i]); err != nil {
-			return err
-		}
-		if err := c.Into(prefix+".v."+p.Name, a.V[i]); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // checkpoint returns the model's weights and BatchNorm statistics.
@@ -307,45 +265,11 @@ func (m *Model) checkpoint() *checkpoint.Checkpoint {
 }
 
 // AddTo adds the model's weights and BatchNorm statistics to c, named as
-// in a DCGAN checkpoint; RestoreFrom reads them back. Models built on a
-// DCGAN (package acae) use them for their own checkpoints.
+// in a DCGAN checkpoint (Net.AddTo); RestoreFrom reads them back. Models
+// built on a DCGAN (package acae) use them for their own checkpoints.
 func (m *Model) AddTo(c *checkpoint.Checkpoint) {
-	m.G.AddTo(c, "g")
-	m.D.AddTo(c, "d")
-}
-
-// AddTo adds the network's parameters to c under their names and its
-// BatchNorm statistics as <bn>.bnstats<i>.mean and .var; RestoreFrom reads
-// them back. Any model whose networks are Nets (DCGAN, aCAE, the methods to
-// come) saves and loads them with these two, so the plumbing is written
-// once.
-func (n *Net) AddTo(c *checkpoint.Checkpoint, bn string) {
-	for _, p := range n.Params {
-		c.Add(p.Name, p.Value.Data().([]float32), p.Value.Shape()...)
-	}
-	for i, s := range n.BN {
-		c.Add(fmt.Sprintf("%s.bnstats%d.mean", bn, i), s.Mean, len(s.Mean))
-		c.Add(fmt.Sprintf("%s.bnstats%d.var", bn, i), s.Var, len(s.Var))
-	}
-}
-
-// RestoreFrom sets the network's parameters and BatchNorm statistics from
-// c (as AddTo names them); an error names a missing or mis-sized tensor.
-func (n *Net) RestoreFrom(c *checkpoint.Checkpoint, bn string) error {
-	for _, p := range n.Params {
-		if err := c.Into(p.Name, p.Value.Data().([]float32)); err != nil {
-			return err
-		}
-	}
-	for i, s := range n.BN {
-		if err := c.Into(fmt.Sprintf("%s.bnstats%d.mean", bn, i), s.Mean); err != nil {
-			return err
-		}
-		if err := c.Into(fmt.Sprintf("%s.bnstats%d.var", bn, i), s.Var); err != nil {
-			return err
-		}
-	}
-	return nil
+	m.G.AddTo(c)
+	m.D.AddTo(c)
 }
 
 // CheckShapes checks, before a model is built, that the configuration a
@@ -419,10 +343,10 @@ func load(path string) (*Model, *checkpoint.Checkpoint, meta, error) {
 
 // RestoreFrom sets the model's weights and BatchNorm statistics from c.
 func (m *Model) RestoreFrom(c *checkpoint.Checkpoint) error {
-	if err := m.G.RestoreFrom(c, "g"); err != nil {
+	if err := m.G.RestoreFrom(c); err != nil {
 		return err
 	}
-	return m.D.RestoreFrom(c, "d")
+	return m.D.RestoreFrom(c)
 }
 
 // Resume reads a checkpoint written by Trainer.Save and returns a trainer
@@ -445,10 +369,13 @@ func Resume(path string, want Config) (*Trainer, train.State, error) {
 			return nil, train.State{}, fmt.Errorf("dcgan: %q: z sampler state: %w", path, err)
 		}
 	}
-	if err := loadAdam(c, "adam_g", t.OptG, &m.G, md.AdamG); err != nil {
+	// The step counts are also in the metadata, where files written before
+	// params.AddAdam saved them alone.
+	t.OptG.T, t.OptD.T = md.AdamG, md.AdamD
+	if err := params.RestoreAdam(c, "adam_g", t.OptG, &m.G); err != nil {
 		return nil, train.State{}, fmt.Errorf("dcgan: %q: %w", path, err)
 	}
-	if err := loadAdam(c, "adam_d", t.OptD, &m.D, md.AdamD); err != nil {
+	if err := params.RestoreAdam(c, "adam_d", t.OptD, &m.D); err != nil {
 		return nil, train.State{}, fmt.Errorf("dcgan: %q: %w", path, err)
 	}
 	return t, md.State, nil
