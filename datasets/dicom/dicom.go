@@ -215,8 +215,9 @@ func readFile(path string) ([]byte, error) {
 // Source is a directory of DICOM files whose labels are unknown: one split,
 // "test", with Label -1 for every image, for scoring new scans.
 type Source struct {
-	dir   string
-	files []string
+	dir     string
+	files   []string
+	skipped []string
 }
 
 // IsDICOMName reports whether a file name is taken for a DICOM file: an
@@ -230,8 +231,11 @@ func IsDICOMName(name string) bool {
 	return ext == ".dcm" || ext == ".dicom" || ext == ""
 }
 
-// Open lists the DICOM files of dir (see IsDICOMName), sorted by name. The
-// files are read one at a time as the split is iterated.
+// Open lists the DICOM files of dir (see IsDICOMName), sorted by name. A
+// file without extension that lacks the DICM marker (a README) is skipped
+// with a notice on Notices (see Skipped); a .dcm or .dicom file is taken
+// as DICOM and an error when it is not. The files are read one at a time as
+// the split is iterated.
 func Open(dir string) (*Source, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -239,15 +243,47 @@ func Open(dir string) (*Source, error) {
 	}
 	s := &Source{dir: dir}
 	for _, e := range entries {
-		if e.Type().IsRegular() && IsDICOMName(e.Name()) {
-			s.files = append(s.files, e.Name())
+		if !e.Type().IsRegular() || !IsDICOMName(e.Name()) {
+			continue
 		}
+		if filepath.Ext(e.Name()) == "" && !hasMarker(filepath.Join(dir, e.Name())) {
+			// A README or LICENSE beside the scans, not a DICOM file.
+			s.skipped = append(s.skipped, e.Name())
+			continue
+		}
+		s.files = append(s.files, e.Name())
+	}
+	if len(s.skipped) > 0 && Notices != nil {
+		fmt.Fprintf(Notices, "dicom: %s: skipping %d file(s) without the DICM marker: %s\n", dir, len(s.skipped), strings.Join(s.skipped, ", "))
 	}
 	if len(s.files) == 0 {
 		return nil, fmt.Errorf("dicom: %s: no DICOM files (*.dcm, *.dicom or files without extension)", dir)
 	}
 	slices.Sort(s.files)
 	return s, nil
+}
+
+// Notices receives the notice Open gives when it skips files of a folder
+// (nil: none).
+var Notices io.Writer = os.Stderr
+
+// Skipped returns the files without extension that Open skipped because
+// they lack the DICM marker after the 128-byte preamble.
+func (s *Source) Skipped() []string { return s.skipped }
+
+// hasMarker reports whether the file at path starts with a 128-byte
+// preamble and "DICM".
+func hasMarker(path string) bool {
+	f, err := data.OpenRegular(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var b [132]byte
+	if _, err := io.ReadFull(f, b[:]); err != nil {
+		return false
+	}
+	return string(b[128:]) == "DICM"
 }
 
 // Name returns the spec "dicom:DIR".

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -173,7 +174,7 @@ func TestDecodeErrors(t *testing.T) {
 	}{
 		0: {encode(t, image{ts: uid.ExplicitVRLittleEndian, rows: 1, cols: 2, bits: 8, frames: 2, values: []int{1, 2, 3, 4}}), "multi-frame image (2 frames)"},
 		1: {encode(t, image{ts: uid.ExplicitVRLittleEndian, rows: 1, cols: 1, bits: 8, spp: 3, photometric: "RGB", values: []int{1, 2, 3}}), "colour image (3 samples per pixel, RGB)"},
-		2: {good[:len(good)-3], "element (7fe0,0010) claims 4 bytes, 1 left"},
+		2: {good[:len(good)-3], "pixel data (7FE0,0010) is cut short: it claims 4 bytes, the file holds 1 more"},
 		3: {[]byte("just some text, not a DICOM file"), "not a DICOM file"},
 		4: {huge, "claims 4294967294 bytes"},
 		5: {name, "claims 60000 bytes"},
@@ -224,6 +225,30 @@ func TestSource(t *testing.T) {
 	}
 	if _, err := Open(t.TempDir()); err == nil || !strings.Contains(err.Error(), "no DICOM files") {
 		t.Errorf("empty dir: %v", err)
+	}
+}
+
+// TestSourceSkipsREADME: a file without extension that is not DICOM (a
+// README beside the scans) is skipped with a notice; it aborted the whole
+// folder.
+func TestSourceSkipsREADME(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "scan1"), encode(t, image{ts: uid.ExplicitVRLittleEndian, rows: 2, cols: 2, bits: 8, values: []int{0, 1, 2, 3}}), 0o644)
+	os.WriteFile(filepath.Join(dir, "README"), []byte("scans of 2024"), 0o644)
+	var notes bytes.Buffer
+	old := Notices
+	defer func() { Notices = old }()
+	Notices = &notes
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss, err := data.Collect(s, "test", 0)
+	if err != nil || len(ss) != 1 || !strings.HasSuffix(ss[0].ID, "/scan1") {
+		t.Fatalf("samples %v, %v; want scan1 alone", ss, err)
+	}
+	if !slices.Equal(s.Skipped(), []string{"README"}) || !strings.Contains(notes.String(), "README") {
+		t.Errorf("skipped %v, notice %q", s.Skipped(), notes.String())
 	}
 }
 
@@ -476,5 +501,14 @@ func TestSized(t *testing.T) {
 	}
 	if _, err := Decode(sized(65535, 65535, 1, 1, "131068", 66000)); !errors.Is(err, data.ErrLimit) {
 		t.Errorf("the 34 GB header: %v", err)
+	}
+}
+
+// TestCutShortPixelData: a file whose pixel block is cut short says so (it
+// was reported as a length error or as "no pixel data").
+func TestCutShortPixelData(t *testing.T) {
+	b := encode(t, image{ts: uid.ExplicitVRLittleEndian, rows: 4, cols: 4, bits: 16, values: make([]int, 16)})
+	if _, err := Decode(b[:len(b)-10]); err == nil || !strings.Contains(err.Error(), "pixel data (7FE0,0010) is cut short: it claims 32 bytes, the file holds 22") {
+		t.Errorf("cut short: %v", err)
 	}
 }

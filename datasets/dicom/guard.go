@@ -246,6 +246,9 @@ func (w *walker) header() (t tag.Tag, vr string, vl uint32, err error) {
 
 // skip checks that vl bytes are left before end and skips them.
 func (w *walker) skip(t tag.Tag, vl uint32, end int) error {
+	if int64(vl) > int64(end-w.off) && t == tag.PixelData {
+		return fmt.Errorf("the pixel data (7FE0,0010) is cut short: it claims %d bytes, the file holds %d more (a truncated file?)", vl, end-w.off)
+	}
 	if int64(vl) > int64(end-w.off) {
 		return fmt.Errorf("element %s claims %d bytes, %d left", t, vl, end-w.off)
 	}
