@@ -129,7 +129,7 @@ func Paper() Config {
 		PatchesPerImage: 64,
 		TestPerClass:    500,
 		TrainScored:     200,
-		Mapping:         mapper.Iterative{Steps: 500, Lambda: 0.1, LR: 0.01, Batch: 64, Seed: 1},
+		Mapping:         mapper.Iterative{Steps: 500, Lambda: mapper.DefaultLambda, LR: 0.01, Batch: 64, Seed: 1},
 		Seed:            1,
 	}
 }

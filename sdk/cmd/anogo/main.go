@@ -133,7 +133,7 @@ func settings(fs *flag.FlagSet, defaultSetting string) func() (anogan.Config, er
 	perClass := fs.Int("test-per-class", -1, "balanced test set: this many normal and anomalous (0: whole test split)")
 	maxTest := fs.Int("max-test", -1, "cap on test samples when not balanced (0: all)")
 	mapSteps := fs.Int("map-steps", 0, "mapping steps Γ (paper: 500)")
-	lambda := fs.Float64("lambda", 0, "λ of Eqs. 5 and 6 (paper: 0.1)")
+	lambda := fs.Float64("lambda", 0, fmt.Sprintf("λ of Eqs. 5 and 6 (0: the paper's %v)", mapper.DefaultLambda))
 	mapLR := fs.Float64("map-lr", 0, "Adam learning rate on z")
 	tol := fs.Float64("map-tol", -1, "per-query early stop tolerance (0: off)")
 	starts := fs.Int("map-starts", 0, "initial codes tried per query, the lowest final loss kept (paper: 1)")
