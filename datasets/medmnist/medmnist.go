@@ -171,8 +171,12 @@ func (s *Source) member(zr *zip.Reader, key string) (io.ReadCloser, npy.Header, 
 	var f *zip.File
 	for _, zf := range zr.File {
 		if zf.Name == key+".npy" {
+			if f != nil {
+				// numpy.load keeps the last, a reader that stops early the
+				// first: which one is meant is not known.
+				return nil, npy.Header{}, fmt.Errorf("medmnist: %s: the archive holds two members named %s; rewrite it with one", s.path, zf.Name)
+			}
 			f = zf
-			break
 		}
 	}
 	if f == nil {

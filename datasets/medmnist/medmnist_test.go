@@ -306,6 +306,8 @@ func TestBadFiles(t *testing.T) {
 		9:  {buildNPZ(t, zip.Store, replace(tiny(), member{"train_labels", "|i1", []int{3, 1}, []byte{0, 0xff, 0}})...), "label -1 is not a non-negative integer"},
 		10: {hugeZip.Bytes(), "header claims |u1 (1000000000000,)"},
 		11: {buildNPZ(t, zip.Store, replace(tiny(), member{"test_labels", "|u1", []int{2, 1, 1}, []byte{0, 0}})...), "labels have shape (2, 1, 1)"},
+		// Two members of one name: numpy reads the last, anogo read the first.
+		12: {buildNPZ(t, zip.Store, append(tiny(), member{"train_labels", "|u1", []int{3, 1}, []byte{1, 1, 1}})...), "two members named train_labels.npy"},
 	} {
 		_, err := newFrom(t, "pneumoniamnist.npz", c.b, nil)
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "pneumoniamnist.npz") {
