@@ -11,6 +11,7 @@ import (
 	"github.com/anogo/anogo/sdk/data"
 	"github.com/anogo/anogo/sdk/dcgan"
 	"github.com/anogo/anogo/sdk/mapper"
+	"github.com/anogo/anogo/sdk/optim"
 	"github.com/anogo/anogo/sdk/score"
 	"github.com/anogo/anogo/sdk/train"
 )
@@ -118,5 +119,25 @@ func TestScorerNoLambda(t *testing.T) {
 	}
 	if sc := res[0].Scores; math.Abs(sc[score.A]-score.Anomaly(sc[score.R], sc[score.D], mapper.DefaultLambda)) > 1e-9 {
 		t.Errorf("default λ: A %v, R %v, D %v", sc[score.A], sc[score.R], sc[score.D])
+	}
+}
+
+// TestTrainerBetas: the aCAE's optimisers take β1 and β2 from its settings
+// (β1 = 0 and β2 = 0.9 as given; β2 0 means 0.999).
+func TestTrainerBetas(t *testing.T) {
+	m, err := New(dcgan.Config{Size: 28, Width: 4, Latent: 8}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range []struct{ beta1, beta2, want2 float64 }{{0, 0.9, 0.9}, {0.5, 0, 0.999}} {
+		tr, err := NewTrainer(m, TrainConfig{TrainConfig: dcgan.TrainConfig{LR: 1e-3, Beta1: c.beta1, Beta2: c.beta2, BatchSize: 2}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range []*optim.Adam{tr.OptAE, tr.OptD} {
+			if a.Beta1 != c.beta1 || a.Beta2 != c.want2 {
+				t.Errorf("%d: β1 %v, β2 %v; want %v, %v", i, a.Beta1, a.Beta2, c.beta1, c.want2)
+			}
+		}
 	}
 }

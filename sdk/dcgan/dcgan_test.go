@@ -11,6 +11,7 @@ import (
 
 	"github.com/anogo/anogo/sdk/checkpoint"
 	"github.com/anogo/anogo/sdk/data"
+	"github.com/anogo/anogo/sdk/optim"
 	"github.com/anogo/anogo/sdk/train"
 )
 
@@ -238,6 +239,44 @@ func TestTrainConfigAdam(t *testing.T) {
 	}
 	if a := (TrainConfig{LR: 1e-4, Beta1: 0, Beta2: 0.9}).Adam(); a.Beta1 != 0 || a.Beta2 != 0.9 {
 		t.Errorf("WGAN-GP's: %+v", a)
+	}
+}
+
+// TestTrainConfigBetas: β2 is the JSON field beta2, left out when 0 so
+// that the existing settings read and write as before; a trainer, and one
+// resumed from its checkpoint, use β1 = 0 and β2 = 0.9 as given.
+func TestTrainConfigBetas(t *testing.T) {
+	b, err := json.Marshal(DefaultTrainConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"lr":0.0002,"beta1":0.5,"batch_size":64,"seed":1}`; string(b) != want {
+		t.Errorf("DCGAN's settings as JSON: %s, want %s", b, want)
+	}
+	var tc TrainConfig
+	if err := json.Unmarshal([]byte(`{"lr":1e-4,"beta1":0,"beta2":0.9,"batch_size":4,"seed":2}`), &tc); err != nil {
+		t.Fatal(err)
+	}
+	if tc.Beta1 != 0 || tc.Beta2 != 0.9 {
+		t.Fatalf("read %+v", tc)
+	}
+	m, _ := New(tiny(28), 1)
+	tr, err := NewTrainer(m, tc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "b.ckpt")
+	if _, err := train.Run(context.Background(), tr, randomImages(4, 28, 1), train.Options{Steps: 1, BatchSize: 4, Seed: 1, CheckpointPath: path}, train.State{}); err != nil {
+		t.Fatal(err)
+	}
+	back, _, err := Resume(path, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, a := range []*optim.Adam{tr.OptG, tr.OptD, back.OptG, back.OptD} {
+		if a.Beta1 != 0 || a.Beta2 != 0.9 || a.LR != 1e-4 {
+			t.Errorf("optimiser %d: %+v", i, a)
+		}
 	}
 }
 

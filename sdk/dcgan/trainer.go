@@ -30,13 +30,14 @@ type TrainConfig struct {
 	Seed uint64 `json:"seed"`
 }
 
-// Adam returns a new Adam optimiser with c's learning rate, β1 and β2.
+// Adam returns a new Adam optimiser with c's learning rate, β1 (as given,
+// 0 included) and β2 (0: 0.999).
 func (c TrainConfig) Adam() *optim.Adam {
-	a := optim.NewAdam(c.LR, c.Beta1)
-	if c.Beta2 != 0 {
-		a.Beta2 = c.Beta2
+	beta2 := c.Beta2
+	if beta2 == 0 {
+		beta2 = 0.999
 	}
-	return a
+	return optim.NewAdamBetas(c.LR, c.Beta1, beta2)
 }
 
 // DefaultTrainConfig returns DCGAN's settings: Adam with learning rate 2e-4

@@ -30,8 +30,13 @@ type Adam struct {
 
 // NewAdam returns Adam with learning rate lr, β1 = beta1, β2 = 0.999 and
 // ε = 1e-8.
-func NewAdam(lr, beta1 float64) *Adam {
-	return &Adam{LR: lr, Beta1: beta1, Beta2: 0.999, Eps: 1e-8}
+func NewAdam(lr, beta1 float64) *Adam { return NewAdamBetas(lr, beta1, 0.999) }
+
+// NewAdamBetas returns Adam with learning rate lr, β1 = beta1, β2 = beta2
+// (both as given: WGAN-GP, Gulrajani et al. 2017, Algorithm 1, uses 0 and
+// 0.9) and ε = 1e-8.
+func NewAdamBetas(lr, beta1, beta2 float64) *Adam {
+	return &Adam{LR: lr, Beta1: beta1, Beta2: beta2, Eps: 1e-8}
 }
 
 // Update applies one Adam step to params given their gradients; params[i]

@@ -66,6 +66,29 @@ func TestAdamFirstStep(t *testing.T) {
 	}
 }
 
+// TestAdamBetas checks two steps with WGAN-GP's β1 = 0 and β2 = 0.9
+// against Algorithm 1 computed by hand: with β1 = 0 the first moment is
+// the last gradient.
+func TestAdamBetas(t *testing.T) {
+	a := NewAdamBetas(0.01, 0, 0.9)
+	if a.Beta1 != 0 || a.Beta2 != 0.9 || a.Eps != 1e-8 {
+		t.Fatalf("NewAdamBetas(0.01, 0, 0.9) = %+v", a)
+	}
+	p := []float32{1}
+	g1, g2 := 0.5, -0.25
+	for _, g := range []float64{g1, g2} {
+		if err := a.Update([][]float32{p}, [][]float32{{float32(g)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Step 1 moves by -lr·sign(g1); step 2 by -lr·g2/sqrt(v/(1-0.9²)).
+	v := 0.9*0.1*g1*g1 + 0.1*g2*g2
+	want := 1 - 0.01 - 0.01*g2/(math.Sqrt(v/(1-0.81))+1e-8)
+	if math.Abs(float64(p[0])-want) > tol {
+		t.Errorf("after two steps: %v, want %v", p[0], want)
+	}
+}
+
 // TestUpdateRows checks that rows updated together take the same path as
 // rows updated alone, that a row started later (after ResetRow) takes the
 // path it would take alone from its own first step, and that rows with step
