@@ -214,12 +214,16 @@ func TestProgress(t *testing.T) {
 	}
 }
 
-// TestReusedMapperFollowsItsSettings: a mapper reused after its Loss or
-// Lambda changed maps as a fresh mapper with the new settings does (its
-// compiled graphs were once cached by batch size alone, so the reused one
-// kept the old loss: 1.18 against 0.69).
+// TestReusedMapperFollowsItsSettings: a mapper reused after its Loss,
+// Lambda or Model changed maps as a fresh mapper with the new settings
+// does (its compiled graphs were once cached by batch size alone, so the
+// reused one kept the old loss: 1.18 against 0.69).
 func TestReusedMapperFollowsItsSettings(t *testing.T) {
 	m := model(t)
+	other, err := dcgan.New(m.Config, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
 	qs := queries(3)
 	reused := &Iterative{Model: m, Steps: 5, Batch: 4, Loss: FeatureMatching, Seed: 7, LR: 0.05}
 	if _, err := reused.Map(context.Background(), qs); err != nil {
@@ -229,9 +233,10 @@ func TestReusedMapperFollowsItsSettings(t *testing.T) {
 		func(it *Iterative) { it.Loss = Reference },
 		func(it *Iterative) { it.Loss, it.Lambda = FeatureMatching, 0.5 },
 		func(it *Iterative) { it.NoLambda = true },
+		func(it *Iterative) { it.Model = other },
 	} {
 		change(reused)
-		fresh := &Iterative{Model: m, Steps: 5, Batch: 4, Loss: reused.Loss, Lambda: reused.Lambda, NoLambda: reused.NoLambda, Seed: 7, LR: 0.05}
+		fresh := &Iterative{Model: reused.Model, Steps: 5, Batch: 4, Loss: reused.Loss, Lambda: reused.Lambda, NoLambda: reused.NoLambda, Seed: 7, LR: 0.05}
 		got, err := reused.Map(context.Background(), qs)
 		if err != nil {
 			t.Fatal(err)
