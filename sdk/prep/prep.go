@@ -16,6 +16,12 @@ import (
 // Config says how a source becomes training, validation and test data.
 // The zero value of a field means its default where one is named.
 type Config struct {
+	// Only, when data.Train or data.Test, prepares that split alone (the
+	// training images, or the validation and test samples): a training
+	// needs no test split (one of a single class is then no error) and
+	// scoring needs no training split (a dicom: source has none). It is
+	// not part of the settings a model is saved with.
+	Only string `json:"-"`
 	// Data names the source (see package datasets), e.g. "phantom",
 	// "medmnist:pneumoniamnist.npz" or "idx:DIR:class=3".
 	Data string `json:"data"`
@@ -139,11 +145,15 @@ func PrepareSource(src data.Source, cfg Config) (*Data, error) {
 	}
 	p := newPreparer(src, cfg)
 	d := &Data{Config: cfg, Source: src}
-	if err := p.train(d); err != nil {
-		return nil, err
+	if cfg.Only != data.Test {
+		if err := p.train(d); err != nil {
+			return nil, err
+		}
 	}
-	if err := p.valTest(d); err != nil {
-		return nil, err
+	if cfg.Only != data.Train {
+		if err := p.valTest(d); err != nil {
+			return nil, err
+		}
 	}
 	d.Digest = Digest(d.Train)
 	return d, nil

@@ -2,6 +2,8 @@ package prep
 
 import (
 	"errors"
+	"fmt"
+	"iter"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,5 +98,42 @@ func TestMaxValues(t *testing.T) {
 	MaxValues = 2 * 12 * 28 * 28 // images and masks
 	if _, err := Prepare(cfg); err != nil {
 		t.Errorf("8 training and 4 test images with room for them and their masks: %v", err)
+	}
+}
+
+// TestOnly: Only prepares one side: the training images without a test
+// split, or the test samples of a source with no training split (dicom:
+// failed with no split "train").
+func TestOnly(t *testing.T) {
+	d, err := Prepare(Config{Data: "phantom:train=8,val=2,test=4", Size: 28, Only: data.Train})
+	if err != nil || len(d.Train) != 8 || len(d.Test) != 0 {
+		t.Fatalf("Only train: %v", err)
+	}
+	src := testOnlySource{}
+	d, err = PrepareSource(src, Config{Size: 4, Only: data.Test, Scans: -1})
+	if err != nil || len(d.Test) != 3 || len(d.Train) != 0 {
+		t.Fatalf("Only test of a source without a training split: %v", err)
+	}
+	if _, err := PrepareSource(src, Config{Size: 4, Scans: -1}); err == nil {
+		t.Error("a source without a training split prepared for training")
+	}
+}
+
+// testOnlySource has one split, test, of three unlabelled images.
+type testOnlySource struct{}
+
+func (testOnlySource) Name() string     { return "test-only" }
+func (testOnlySource) Splits() []string { return []string{data.Test} }
+func (testOnlySource) Samples(split string) iter.Seq2[data.Sample, error] {
+	return func(yield func(data.Sample, error) bool) {
+		if split != data.Test {
+			yield(data.Sample{}, fmt.Errorf("no split %q", split))
+			return
+		}
+		for i := range 3 {
+			if !yield(data.Sample{ID: fmt.Sprint(i), Image: data.NewImage(4, 4), Label: data.Unknown}, nil) {
+				return
+			}
+		}
 	}
 }

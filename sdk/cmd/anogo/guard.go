@@ -10,7 +10,9 @@ import (
 	"strings"
 
 	"github.com/anogo/anogo/datasets/patch"
+	"github.com/anogo/anogo/sdk/anogan"
 	"github.com/anogo/anogo/sdk/data"
+	"github.com/anogo/anogo/sdk/prep"
 )
 
 // noArgs refuses words left after the flags: Go's flag package stops at the
@@ -125,4 +127,12 @@ func quoteArg(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// prepareOnly prepares one side of cfg's data (prep.Config.Only): a
+// training needs no test split, scoring no training split.
+func prepareOnly(cfg anogan.Config, only string) (*anogan.Data, error) {
+	p := cfg.Prep()
+	p.Only = only
+	return prep.Prepare(p)
 }

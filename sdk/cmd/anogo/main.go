@@ -19,6 +19,7 @@ import (
 	"github.com/anogo/anogo/datasets"
 	"github.com/anogo/anogo/sdk/acae"
 	"github.com/anogo/anogo/sdk/anogan"
+	"github.com/anogo/anogo/sdk/data"
 	"github.com/anogo/anogo/sdk/dcgan"
 	"github.com/anogo/anogo/sdk/display"
 	"github.com/anogo/anogo/sdk/mapper"
@@ -288,7 +289,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	d, err := anogan.Prepare(cfg)
+	d, err := prepareOnly(cfg, data.Train) // no test split needed
 	if err != nil {
 		return err
 	}
@@ -361,7 +362,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	d, err := anogan.Prepare(cfg)
+	d, err := prepareOnly(cfg, data.Test) // no training split needed
 	if err != nil {
 		return err
 	}

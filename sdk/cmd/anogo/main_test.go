@@ -303,3 +303,17 @@ func TestResumeHint(t *testing.T) {
 		t.Errorf("%s\nwant %s", got, want)
 	}
 }
+
+// TestTrainNeedsNoTestSplit: train prepares the training split alone, so a
+// source whose test split holds one class trains without -test-per-class 0
+// (it failed for want of anomalous test images).
+func TestTrainNeedsNoTestSplit(t *testing.T) {
+	spec := folderSource(t)
+	normalOnly := spec[:strings.Index(spec, ",abnormal=")] + ",holdout=0.25"
+	ckpt := filepath.Join(t.TempDir(), "model.ckpt")
+	args := append(append([]string{"train"}, tiny...), "-test-per-class", "4", "-data", normalOnly, "-out", ckpt)
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), args, &out, &errb); err != nil {
+		t.Fatalf("train on a source with a normal-only test split: %v", err)
+	}
+}
