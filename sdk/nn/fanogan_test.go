@@ -1,0 +1,183 @@
+package nn
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"sort"
+	"testing"
+
+	"gorgonia.org/gorgonia"
+)
+
+// Tests of the layers of f-AnoGAN's ResNet (Upsample2x, MeanPool2,
+// SquaredDiffSum, SquaredDiffMean, LayerNorm, ResBlockUp, ResBlockDown):
+// finite differences here, PyTorch in TestFAnoGANFixture.
+
+func TestFAnoGANGradients(t *testing.T) {
+	// As in TestGradients: the ops below are linear or quadratic, so the
+	// central differences' error is float32 rounding alone.
+	const (
+		eps = 1e-2
+		tol = 1e-3
+	)
+	cases := []gradCase{
+		{name: "Upsample2x", shapes: [][]int{{2, 3, 3, 2}}, wrt: []int{0},
+			build: func(in []*gorgonia.Node) (*gorgonia.Node, error) { return Upsample2x(in[0]) }},
+		{name: "MeanPool2", shapes: [][]int{{2, 3, 4, 6}}, wrt: []int{0},
+			build: func(in []*gorgonia.Node) (*gorgonia.Node, error) { return MeanPool2(in[0]) }},
+		// The backward ops of the two are the same op, differentiable.
+		{name: "Upsample2x backward", shapes: [][]int{{2, 2, 4, 6}}, wrt: []int{0},
+			build: func(in []*gorgonia.Node) (*gorgonia.Node, error) {
+				return gorgonia.ApplyOp(newResampleOp("Upsample2x∂", false, 1, 2, 2, 2, 3), in[0])
+			}},
+		{name: "MeanPool2 backward", shapes: [][]int{{2, 2, 2, 3}}, wrt: []int{0},
+			build: func(in []*gorgonia.Node) (*gorgonia.Node, error) {
+				return gorgonia.ApplyOp(newResampleOp("MeanPool2∂", true, 0.25, 2, 2, 2, 3), in[0])
+			}},
+		{name: "SquaredDiffSum", shapes: [][]int{{3, 2, 2, 2}, {3, 2, 2, 2}}, wrt: []int{0, 1},
+			build: func(in []*gorgonia.Node) (*gorgonia.Node, error) { return SquaredDiffSum(in[0], in[1], 0) }},
+		{name: "SquaredDiffMean [N F]", shapes: [][]int{{4, 5}, {4, 5}}, wrt: []int{0, 1},
+			build: func(in []*gorgonia.Node) (*gorgonia.Node, error) { return SquaredDiffMean(in[0], in[1], 0) }},
+	}
+	for _, tc := range cases {
+		checkGrad(t, tc, eps, tol)
+	}
+}
+
+// TestResampleErrors checks the shapes that Upsample2x and MeanPool2 refuse.
+func TestResampleErrors(t *testing.T) {
+	g := gorgonia.NewGraph()
+	odd := newInput(g, "odd", make([]float32, 2*3*5*4), 2, 3, 5, 4)
+	if _, err := MeanPool2(odd); err == nil {
+		t.Error("MeanPool2 took a 5×4 image")
+	}
+	flat := newInput(g, "flat", make([]float32, 6), 2, 3)
+	if _, err := Upsample2x(flat); err == nil {
+		t.Error("Upsample2x took a [2 3] tensor")
+	}
+	if _, err := MeanPool2(flat); err == nil {
+		t.Error("MeanPool2 took a [2 3] tensor")
+	}
+	a := newInput(g, "a", make([]float32, 6), 2, 3)
+	b := newInput(g, "b", make([]float32, 6), 3, 2)
+	if _, err := SquaredDiffSum(a, b, 0); err == nil {
+		t.Error("SquaredDiffSum took shapes [2 3] and [3 2]")
+	}
+}
+
+// TestSquaredDiffNoGrad checks that a dropped gradient is no node: taking
+// it is an error.
+func TestSquaredDiffNoGrad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	g := gorgonia.NewGraph()
+	a := newInput(g, "a", randn(rng, 6), 2, 3)
+	b := newInput(g, "b", randn(rng, 6), 2, 3)
+	l, err := SquaredDiffSum(a, b, NoParamGrad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cost := gorgonia.Must(gorgonia.Sum(l))
+	if _, err := gorgonia.Grad(cost, a); err != nil {
+		t.Errorf("gradient for a: %v", err)
+	}
+	if _, err := gorgonia.Grad(cost, b); err == nil {
+		t.Error("gradient for b taken although dropped")
+	}
+}
+
+func loadFixtureFile(t *testing.T, path string) []fixtureCase {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%s: %v (regenerate with /usr/bin/python3 testdata/make_fixture_fanogan.py)", path, err)
+	}
+	var f struct {
+		Cases []fixtureCase `json:"cases"`
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if len(f.Cases) == 0 {
+		t.Fatalf("%s: no cases", path)
+	}
+	return f.Cases
+}
+
+// TestFAnoGANFixture runs every case of testdata/fixture_fanogan.json (made
+// by make_fixture_fanogan.py with PyTorch 1.13) and compares the output and
+// the gradients of sum(out·R) with respect to every input, and for the
+// generator's block the BatchNorm running statistics.
+func TestFAnoGANFixture(t *testing.T) {
+	// As in TestPyTorchFixture: float32 sums in another order than
+	// PyTorch's. The blocks chain five layers and normalise twice; their
+	// largest difference seen is below 1e-6.
+	const tol = 1e-5
+	for _, c := range loadFixtureFile(t, "testdata/fixture_fanogan.json") {
+		g := gorgonia.NewGraph()
+		names := make([]string, 0, len(c.Inputs))
+		for n := range c.Inputs {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		in := map[string]*gorgonia.Node{}
+		for _, n := range names {
+			ft := c.Inputs[n]
+			in[n] = newInput(g, n, append([]float32(nil), ft.Data...), ft.Shape...)
+		}
+		stats := map[string]*BNStats{}
+		out, err := buildFAnoGANCase(c, in, stats)
+		if err != nil {
+			t.Fatalf("%s: %v", c.Name, err)
+		}
+		r := newInput(g, "R", append([]float32(nil), c.R.Data...), out.Shape()...)
+		loss := gorgonia.Must(gorgonia.Sum(gorgonia.Must(gorgonia.HadamardProd(out, r))))
+		var outVal gorgonia.Value
+		gorgonia.Read(out, &outVal)
+		wrt := make(gorgonia.Nodes, len(names))
+		for i, n := range names {
+			wrt[i] = in[n]
+		}
+		grads, err := gorgonia.Grad(loss, wrt...)
+		if err != nil {
+			t.Fatalf("%s: Grad: %v", c.Name, err)
+		}
+		m := gorgonia.NewTapeMachine(g)
+		if err := m.RunAll(); err != nil {
+			t.Fatalf("%s: run: %v", c.Name, err)
+		}
+		got, err := float32s(outVal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		compare(t, c.Name+" out", got, c.Out.Data, tol)
+		for i, n := range names {
+			compare(t, c.Name+" ∂"+n, values(t, grads[i]), c.Grads[n].Data, tol)
+		}
+		for name, st := range stats {
+			compare(t, c.Name+" "+name+" running mean", st.Mean, c.Extra[name+".running_mean"].Data, tol)
+			compare(t, c.Name+" "+name+" running var", st.Var, c.Extra[name+".running_var"].Data, tol)
+		}
+		m.Close()
+	}
+}
+
+// buildFAnoGANCase builds the op of fixture case c on its inputs; the
+// BatchNorm statistics it creates go into stats by layer name.
+func buildFAnoGANCase(c fixtureCase, in map[string]*gorgonia.Node, stats map[string]*BNStats) (*gorgonia.Node, error) {
+	switch c.Op {
+	case "upsample2x":
+		return Upsample2x(in["x"])
+	case "meanpool2":
+		return MeanPool2(in["x"])
+	case "squared_diff_sum":
+		return SquaredDiffSum(in["a"], in["b"], 0)
+	case "squared_diff_mean":
+		return SquaredDiffMean(in["a"], in["b"], 0)
+	}
+	return nil, errUnknownCase(c.Op)
+}
+
+type errUnknownCase string
+
+func (e errUnknownCase) Error() string { return "unknown op " + string(e) }

@@ -1,0 +1,75 @@
+#!/usr/bin/python3
+"""Writes fixture_fanogan.json: PyTorch's outputs and gradients for the
+layers of package nn that f-AnoGAN's ResNet adds (Upsample2x, MeanPool2,
+SquaredDiffSum and SquaredDiffMean, LayerNorm, the two residual blocks), on
+small fixed random inputs, in the format of make_fixture.py.
+
+Run with Debian's python3 (torch 1.13, CPU):
+
+    /usr/bin/python3 make_fixture_fanogan.py
+
+Every case holds its inputs, a fixed random R of the output's shape, the
+output, and the gradients of sum(out * R) with respect to every input.
+Values are float32, written with 9 significant digits (exact round trip).
+"""
+import json
+import os
+
+import torch
+import torch.nn.functional as F
+
+torch.manual_seed(20190101)
+torch.set_num_threads(1)
+
+
+def tensor(t):
+    t = t.detach().to(torch.float32).contiguous()
+    return {"shape": list(t.shape), "data": [float("%.9g" % v) for v in t.view(-1).tolist()]}
+
+
+def randn(*shape):
+    return torch.randn(*shape, dtype=torch.float32)
+
+
+def case(name, op, params, inputs, fn, extra=None):
+    """inputs: list of (name, tensor); fn(*tensors) -> output."""
+    leaves = [(n, t.clone().requires_grad_(True)) for n, t in inputs]
+    out = fn(*[t for _, t in leaves])
+    r = randn(*out.shape)
+    (out * r).sum().backward()
+    c = {
+        "name": name,
+        "op": op,
+        "params": params,
+        "inputs": {n: tensor(t) for n, t in inputs},
+        "R": tensor(r),
+        "out": tensor(out),
+        "grads": {n: tensor(t.grad) for n, t in leaves},
+    }
+    if extra:
+        c["extra"] = {k: tensor(v) for k, v in extra().items()}
+    return c
+
+
+cases = []
+
+x = randn(2, 3, 3, 4)
+cases.append(case("upsample2x", "upsample2x", {}, [("x", x)],
+                  lambda x: F.interpolate(x, scale_factor=2, mode="nearest")))
+
+x = randn(2, 3, 4, 6)
+cases.append(case("meanpool2", "meanpool2", {}, [("x", x)], lambda x: F.avg_pool2d(x, 2)))
+
+a, b = randn(3, 2, 3, 3), randn(3, 2, 3, 3)
+cases.append(case("squared_diff_sum", "squared_diff_sum", {}, [("a", a), ("b", b)],
+                  lambda a, b: ((a - b) ** 2).sum(dim=(1, 2, 3))))
+cases.append(case("squared_diff_mean", "squared_diff_mean", {}, [("a", a), ("b", b)],
+                  lambda a, b: ((a - b) ** 2).flatten(1).mean(1)))
+
+meta = {"torch": torch.__version__, "seed": 20190101,
+        "note": "written by make_fixture_fanogan.py; gradients are of sum(out * R)"}
+path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixture_fanogan.json")
+with open(path, "w") as f:
+    json.dump({"meta": meta, "cases": cases}, f, separators=(",", ":"))
+    f.write("\n")
+print(path, os.path.getsize(path), "bytes,", len(cases), "cases")
