@@ -2,12 +2,14 @@ package nn
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"sort"
 	"testing"
 
 	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 )
 
 // Tests of the layers of f-AnoGAN's ResNet (Upsample2x, MeanPool2,
@@ -40,8 +42,98 @@ func TestFAnoGANGradients(t *testing.T) {
 		{name: "SquaredDiffMean [N F]", shapes: [][]int{{4, 5}, {4, 5}}, wrt: []int{0, 1},
 			build: func(in []*gorgonia.Node) (*gorgonia.Node, error) { return SquaredDiffMean(in[0], in[1], 0) }},
 	}
+	cases = append(cases, layerNormGradCases()...)
 	for _, tc := range cases {
 		checkGrad(t, tc, eps, tol)
+	}
+}
+
+// layerNormGradCases are LayerNorm's finite-difference checks: per-channel
+// and per-value parameters, 4-d and 2-d inputs, every activation, and the
+// dropped gradients.
+func layerNormGradCases() []gradCase {
+	// offset gives x a mean and a scale of its own per sample, so that
+	// both statistics matter.
+	offset := func(rng *rand.Rand, i int, d [][]float32) {
+		if i == 0 {
+			for k := range d[0] {
+				d[0][k] = d[0][k]*(1.5+float32(k%2)) + 0.5
+			}
+		}
+	}
+	// clear keeps a kinked activation's input away from 0: x̂ is within
+	// ±3, so gamma ≤ 0.2 and |beta| ≥ 1 leave a margin of 0.4 that the
+	// steps of the finite differences (a change of x̂ of about 0.02) do not
+	// cross.
+	clear := func(rng *rand.Rand, i int, d [][]float32) {
+		offset(rng, i, d)
+		switch i {
+		case 1:
+			for k := range d[1] {
+				d[1][k] = 0.1 + 0.1*rng.Float32()
+			}
+		case 2:
+			for k := range d[2] {
+				d[2][k] = 1 + 0.5*rng.Float32()
+				if k%2 == 1 {
+					d[2][k] = -d[2][k]
+				}
+			}
+		}
+	}
+	ln := func(act Act, ng NoGrad) func(in []*gorgonia.Node) (*gorgonia.Node, error) {
+		return func(in []*gorgonia.Node) (*gorgonia.Node, error) {
+			return LayerNormAct(in[0], in[1], in[2], 1e-5, act, 0.2, ng)
+		}
+	}
+	channel := [][]int{{2, 3, 2, 3}, {3}, {3}}
+	elem := [][]int{{2, 2, 3, 2}, {2, 3, 2}, {2, 3, 2}}
+	cases := []gradCase{
+		{name: "LayerNorm per channel", shapes: channel, wrt: []int{0, 1, 2}, init: offset, build: ln(Identity, 0)},
+		{name: "LayerNorm per value", shapes: elem, wrt: []int{0, 1, 2}, init: offset, build: ln(Identity, 0)},
+		{name: "LayerNorm 2-d", shapes: [][]int{{3, 5}, {5}, {5}}, wrt: []int{0, 1, 2}, init: offset, build: ln(Identity, 0)},
+		{name: "LayerNorm NoParamGrad", shapes: channel, wrt: []int{0}, init: offset, build: ln(Identity, NoParamGrad)},
+		{name: "LayerNorm NoInputGrad", shapes: elem, wrt: []int{1, 2}, init: offset, build: ln(Identity, NoInputGrad)},
+	}
+	for _, act := range []Act{ReLU, LeakyReLU, Tanh, Sigmoid} {
+		init := offset
+		if act == ReLU || act == LeakyReLU {
+			init = clear
+		}
+		cases = append(cases,
+			gradCase{name: fmt.Sprintf("LayerNormAct %v per channel", act), shapes: channel, wrt: []int{0, 1, 2}, init: init, build: ln(act, 0)},
+			gradCase{name: fmt.Sprintf("LayerNormAct %v per value", act), shapes: elem, wrt: []int{0, 1, 2}, init: init, build: ln(act, 0)})
+	}
+	return cases
+}
+
+// TestLayerNormErrors checks the arguments LayerNorm refuses, and that a
+// dropped gradient cannot be taken.
+func TestLayerNormErrors(t *testing.T) {
+	g := gorgonia.NewGraph()
+	x := newInput(g, "x", make([]float32, 2*3*2*2), 2, 3, 2, 2)
+	node := func(name string, shape ...int) *gorgonia.Node {
+		return newInput(g, name, make([]float32, tensor.Shape(shape).TotalSize()), shape...)
+	}
+	c3, c4, e := node("c3", 3), node("c4", 4), node("e", 3, 2, 2)
+	for i, tc := range []struct {
+		gamma, beta *gorgonia.Node
+		eps         float32
+	}{{c4, c4, 1e-5}, {c3, e, 1e-5}, {e, c3, 1e-5}, {c3, c3, 0}, {node("bad", 3, 4), node("bad2", 3, 4), 1e-5}} {
+		if _, err := LayerNorm(x, tc.gamma, tc.beta, tc.eps, 0); err == nil {
+			t.Errorf("case %d: LayerNorm(x %v, gamma %v, beta %v, eps %v) did not fail", i, x.Shape(), tc.gamma.Shape(), tc.beta.Shape(), tc.eps)
+		}
+	}
+	if _, err := LayerNormAct(x, c3, c3, 1e-5, LeakyReLU, -1, 0); err == nil {
+		t.Error("LayerNormAct took a negative LeakyReLU slope")
+	}
+	y, err := LayerNorm(x, c3, node("b3", 3), 1e-5, NoParamGrad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cost := gorgonia.Must(gorgonia.Sum(y))
+	if _, err := gorgonia.Grad(cost, c3); err == nil {
+		t.Error("gradient for gamma taken although dropped")
 	}
 }
 
@@ -174,6 +266,12 @@ func buildFAnoGANCase(c fixtureCase, in map[string]*gorgonia.Node, stats map[str
 		return SquaredDiffSum(in["a"], in["b"], 0)
 	case "squared_diff_mean":
 		return SquaredDiffMean(in["a"], in["b"], 0)
+	case "layernorm":
+		act, ok := actByName[c.Params["act"].(string)]
+		if !ok {
+			return nil, errUnknownCase(c.Params["act"].(string))
+		}
+		return LayerNormAct(in["x"], in["gamma"], in["beta"], float32(param(c, "eps")), act, float32(param(c, "alpha")), 0)
 	}
 	return nil, errUnknownCase(c.Op)
 }

@@ -66,6 +66,30 @@ cases.append(case("squared_diff_sum", "squared_diff_sum", {}, [("a", a), ("b", b
 cases.append(case("squared_diff_mean", "squared_diff_mean", {}, [("a", a), ("b", b)],
                   lambda a, b: ((a - b) ** 2).flatten(1).mean(1)))
 
+
+
+def per_channel(g):
+    return g.view(1, -1, 1, 1) if g.dim() == 1 else g
+
+
+# LayerNorm over (C, H, W) of each sample: per-channel gamma and beta
+# (WGAN-GP's critic, f-AnoGAN) and per-value ones (torch.nn.LayerNorm).
+for name, xs, ps, act in [("layernorm_channel", (2, 3, 3, 4), (3,), None),
+                          ("layernorm_elem", (2, 3, 3, 4), (3, 3, 4), None),
+                          ("layernorm_channel_relu", (3, 4, 2, 2), (4,), "relu"),
+                          ("layernorm_elem_leaky_relu", (2, 2, 3, 3), (2, 3, 3), "leaky_relu"),
+                          ("layernorm_2d", (3, 5), (5,), None)]:
+    x = randn(*xs) * 1.5 + 0.7
+    gamma, beta = randn(*ps) * 0.5 + 1, randn(*ps) * 0.5
+    f = {None: lambda v: v, "relu": F.relu, "leaky_relu": lambda v: F.leaky_relu(v, 0.2)}[act]
+
+    def ln(x, g, b, f=f):
+        if g.shape == x.shape[1:]:
+            return f(F.layer_norm(x, x.shape[1:], g, b, eps=1e-5))
+        return f(F.layer_norm(x, x.shape[1:], eps=1e-5) * per_channel(g) + per_channel(b))
+    cases.append(case(name, "layernorm", {"eps": 1e-5, "act": act or "identity", "alpha": 0.2},
+                      [("x", x), ("gamma", gamma), ("beta", beta)], ln))
+
 meta = {"torch": torch.__version__, "seed": 20190101,
         "note": "written by make_fixture_fanogan.py; gradients are of sum(out * R)"}
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixture_fanogan.json")
