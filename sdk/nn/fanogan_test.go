@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"sort"
+	"strings"
 	"testing"
 
 	"gorgonia.org/gorgonia"
@@ -43,6 +44,7 @@ func TestFAnoGANGradients(t *testing.T) {
 			build: func(in []*gorgonia.Node) (*gorgonia.Node, error) { return SquaredDiffMean(in[0], in[1], 0) }},
 	}
 	cases = append(cases, layerNormGradCases()...)
+	cases = append(cases, blockGradCases()...)
 	for _, tc := range cases {
 		checkGrad(t, tc, eps, tol)
 	}
@@ -105,6 +107,69 @@ func layerNormGradCases() []gradCase {
 			gradCase{name: fmt.Sprintf("LayerNormAct %v per value", act), shapes: elem, wrt: []int{0, 1, 2}, init: init, build: ln(act, 0)})
 	}
 	return cases
+}
+
+// blockGradCases check the two residual blocks, with every parameter, by
+// finite differences. Their ReLUs have kinks that the steps would cross, so
+// the normalisations' gamma is small (0.2 to 0.3) and beta ±1.5 to ±2 by
+// channel: normalised values stay within ±3, and every ReLU input at least
+// 0.6 away from 0, some channels passing and some cut.
+func blockGradCases() []gradCase {
+	const n, ci, co, hw = 2, 2, 3, 4
+	init := func(rng *rand.Rand, i int, d [][]float32) {
+		switch i {
+		case 0:
+		case 1, 4: // gammas
+			for k := range d[i] {
+				d[i][k] = 0.2 + 0.1*rng.Float32()
+			}
+		case 2, 5: // betas
+			for k := range d[i] {
+				d[i][k] = 1.5 + 0.5*rng.Float32()
+				if k%2 == 1 {
+					d[i][k] = -d[i][k]
+				}
+			}
+		default: // weights and biases
+			for k := range d[i] {
+				d[i][k] *= 0.4
+			}
+		}
+	}
+	up := func(train bool, ng NoGrad) func(in []*gorgonia.Node) (*gorgonia.Node, error) {
+		return func(in []*gorgonia.Node) (*gorgonia.Node, error) {
+			return ResBlockUp(in[0], ResUpParams{
+				BN1Gamma: in[1], BN1Beta: in[2], BN1: NewBNStats(ci), W1: in[3],
+				BN2Gamma: in[4], BN2Beta: in[5], BN2: NewBNStats(co), W2: in[6], B2: in[7],
+				WS: in[8], BS: in[9],
+			}, train, ng)
+		}
+	}
+	upShapes := [][]int{{n, ci, hw / 2, hw / 2}, {ci}, {ci}, {co, ci, 3, 3}, {co}, {co}, {co, co, 3, 3}, {co}, {co, ci, 1, 1}, {co}}
+	down := func(ng NoGrad) func(in []*gorgonia.Node) (*gorgonia.Node, error) {
+		return func(in []*gorgonia.Node) (*gorgonia.Node, error) {
+			return ResBlockDown(in[0], ResDownParams{
+				LN1Gamma: in[1], LN1Beta: in[2], W1: in[3], B1: in[10],
+				LN2Gamma: in[4], LN2Beta: in[5], W2: in[6], B2: in[7],
+				WS: in[8], BS: in[9],
+			}, 1e-5, ng)
+		}
+	}
+	downShapes := [][]int{{n, ci, hw, hw}, {ci}, {ci}, {ci, ci, 3, 3}, {ci}, {ci}, {co, ci, 3, 3}, {co}, {co, ci, 1, 1}, {co}, {ci}}
+	all := func(k int) []int {
+		w := make([]int, k)
+		for i := range w {
+			w[i] = i
+		}
+		return w
+	}
+	return []gradCase{
+		{name: "ResBlockUp train", shapes: upShapes, wrt: all(len(upShapes)), init: init, build: up(true, 0)},
+		{name: "ResBlockUp eval", shapes: upShapes, wrt: all(len(upShapes)), init: init, build: up(false, 0)},
+		{name: "ResBlockUp eval NoParamGrad", shapes: upShapes, wrt: []int{0}, init: init, build: up(false, NoParamGrad)},
+		{name: "ResBlockDown", shapes: downShapes, wrt: all(len(downShapes)), init: init, build: down(0)},
+		{name: "ResBlockDown NoInputGrad", shapes: downShapes, wrt: all(len(downShapes))[1:], init: init, build: down(NoInputGrad)},
+	}
 }
 
 // TestLayerNormErrors checks the arguments LayerNorm refuses, and that a
@@ -272,6 +337,30 @@ func buildFAnoGANCase(c fixtureCase, in map[string]*gorgonia.Node, stats map[str
 			return nil, errUnknownCase(c.Params["act"].(string))
 		}
 		return LayerNormAct(in["x"], in["gamma"], in["beta"], float32(param(c, "eps")), act, float32(param(c, "alpha")), 0)
+	case "resblock_up":
+		for _, name := range []string{"bn1", "bn2"} {
+			stats[name] = &BNStats{
+				Mean:     append([]float32(nil), c.Extra[name+".running_mean_before"].Data...),
+				Var:      append([]float32(nil), c.Extra[name+".running_var_before"].Data...),
+				Momentum: float32(param(c, "momentum")),
+				Eps:      float32(param(c, "eps")),
+			}
+		}
+		return ResBlockUp(in["x"], ResUpParams{
+			BN1Gamma: in["bn1.gamma"], BN1Beta: in["bn1.beta"], BN1: stats["bn1"],
+			W1:       in["w1"],
+			BN2Gamma: in["bn2.gamma"], BN2Beta: in["bn2.beta"], BN2: stats["bn2"],
+			W2: in["w2"], B2: in["b2"],
+			WS: in["ws"], BS: in["bs"],
+		}, c.Params["train"] == true, 0)
+	case "resblock_down":
+		return ResBlockDown(in["x"], ResDownParams{
+			LN1Gamma: in["ln1.gamma"], LN1Beta: in["ln1.beta"],
+			W1: in["w1"], B1: in["b1"],
+			LN2Gamma: in["ln2.gamma"], LN2Beta: in["ln2.beta"],
+			W2: in["w2"], B2: in["b2"],
+			WS: in["ws"], BS: in["bs"],
+		}, float32(param(c, "eps")), 0)
 	}
 	return nil, errUnknownCase(c.Op)
 }
@@ -279,3 +368,45 @@ func buildFAnoGANCase(c fixtureCase, in map[string]*gorgonia.Node, stats map[str
 type errUnknownCase string
 
 func (e errUnknownCase) Error() string { return "unknown op " + string(e) }
+
+// TestResBlockErrors checks the kernels and shortcuts the blocks refuse,
+// and that a layer's error names the block and the layer.
+func TestResBlockErrors(t *testing.T) {
+	g := gorgonia.NewGraph()
+	node := func(name string, shape ...int) *gorgonia.Node {
+		return newInput(g, name, make([]float32, tensor.Shape(shape).TotalSize()), shape...)
+	}
+	x := node("x", 2, 2, 4, 4)
+	c2, c3 := node("c2", 2), node("c3", 3)
+	good := ResDownParams{LN1Gamma: c2, LN1Beta: c2, W1: node("w1", 2, 2, 3, 3), LN2Gamma: c2, LN2Beta: c2,
+		W2: node("w2", 3, 2, 3, 3), WS: node("ws", 3, 2, 1, 1)}
+	if _, err := ResBlockDown(x, good, 1e-5, 0); err != nil {
+		t.Fatalf("good block: %v", err)
+	}
+	for i, tc := range []struct {
+		edit func(p *ResDownParams)
+		want string
+	}{
+		0: {func(p *ResDownParams) { p.W1 = node("even", 2, 2, 2, 2); p.W2 = node("even2", 3, 2, 2, 2) }, "square kernels of one odd size"},
+		1: {func(p *ResDownParams) { p.WS = node("ws3", 3, 2, 3, 3) }, "WS has shape"},
+		2: {func(p *ResDownParams) { p.WS = node("ws4", 4, 2, 1, 1) }, "WS has shape"},
+		3: {func(p *ResDownParams) { p.LN2Gamma = c3 }, "ResBlockDown: ln2: nn: LayerNormAct: gamma has shape"},
+		4: {func(p *ResDownParams) { p.W2 = nil }, "W2 is nil"},
+	} {
+		p := good
+		tc.edit(&p)
+		_, err := ResBlockDown(x, p, 1e-5, 0)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("case %d: error %v, want one containing %q", i, err, tc.want)
+		}
+	}
+	up := ResUpParams{BN1Gamma: c2, BN1Beta: c2, BN1: NewBNStats(2), W1: node("u1", 3, 2, 3, 3),
+		BN2Gamma: c3, BN2Beta: c3, BN2: NewBNStats(3), W2: node("u2", 3, 3, 3, 3), WS: node("us", 3, 2, 1, 1)}
+	if _, err := ResBlockUp(x, up, true, 0); err != nil {
+		t.Fatalf("good up block: %v", err)
+	}
+	up.BN2 = NewBNStats(2)
+	if _, err := ResBlockUp(x, up, true, 0); err == nil || !strings.Contains(err.Error(), "ResBlockUp: bn2") {
+		t.Errorf("up block with 2-channel statistics for 3 channels: error %v", err)
+	}
+}
