@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -409,4 +410,65 @@ func TestResBlockErrors(t *testing.T) {
 	if _, err := ResBlockUp(x, up, true, 0); err == nil || !strings.Contains(err.Error(), "ResBlockUp: bn2") {
 		t.Errorf("up block with 2-channel statistics for 3 channels: error %v", err)
 	}
+}
+
+// TestFAnoGANOpsParallel runs LayerNorm (both kinds of parameters),
+// Upsample2x, MeanPool2 and SquaredDiffSum, forward and backward, on
+// tensors large enough to be split over workers, with one worker and with
+// three: every task writes its own samples, planes or channels, so the
+// results must be the same to the bit. It also checks that, once the first
+// run is over, a run allocates no buffers (the tensors are 512 KB each).
+func TestFAnoGANOpsParallel(t *testing.T) {
+	defer SetWorkers(Workers())
+	const n, c, h, w = 8, 16, 32, 32
+	rng := rand.New(rand.NewPCG(7, 7))
+	xd := randn(rng, n*c*h*w)
+	gd, bd := randn(rng, c), randn(rng, c)
+	ged, bed := randn(rng, c*h*w), randn(rng, c*h*w)
+	run := func(workers int) ([][]float32, uint64) {
+		SetWorkers(workers)
+		g := gorgonia.NewGraph()
+		x := newInput(g, "x", xd, n, c, h, w)
+		gc, bc := newInput(g, "gc", gd, c), newInput(g, "bc", bd, c)
+		ge, be := newInput(g, "ge", ged, c, h, w), newInput(g, "be", bed, c, h, w)
+		y1 := gorgonia.Must(LayerNormAct(x, gc, bc, 1e-5, ReLU, 0, 0))
+		y2 := gorgonia.Must(LayerNorm(x, ge, be, 1e-5, 0))
+		p := gorgonia.Must(MeanPool2(gorgonia.Must(Upsample2x(y1))))
+		cost := gorgonia.Must(gorgonia.Sum(gorgonia.Must(SquaredDiffSum(p, y2, 0))))
+		grads, err := gorgonia.Grad(cost, x, gc, bc, ge, be)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := gorgonia.NewTapeMachine(g)
+		defer m.Close()
+		if err := m.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		const runs = 5
+		for range runs {
+			m.Reset()
+			if err := m.RunAll(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		runtime.ReadMemStats(&after)
+		out := [][]float32{values(t, y1), values(t, y2), values(t, p)}
+		for _, gn := range grads {
+			out = append(out, values(t, gn))
+		}
+		return out, (after.TotalAlloc - before.TotalAlloc) / runs
+	}
+	one, _ := run(1)
+	three, alloc := run(3)
+	for i := range one {
+		compare(t, fmt.Sprintf("value %d, 3 workers against 1", i), three[i], one[i], 0)
+	}
+	const maxPerRun = 64 << 10
+	if alloc > maxPerRun {
+		t.Errorf("a run allocates %d bytes, want ≤ %d", alloc, maxPerRun)
+	}
+	t.Logf("%d bytes allocated per run", alloc)
 }
