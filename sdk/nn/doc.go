@@ -5,9 +5,13 @@
 // convolution, the adjoint of Conv2d), Linear, BiasAct (bias plus activation,
 // fused), BatchNorm (train and eval modes, running statistics in BNStats),
 // BatchNormAct (eval-mode BatchNorm and an activation fused into one pass,
-// for frozen networks), the per-sample losses AbsDiffSum (AnoGAN's residual
-// and discrimination losses, Schlegl et al. 2017, Eq. 3 and 4) and
-// BCEWithLogits (the GAN loss), and Flatten and Unflatten. Each returns a node of the graph of its inputs;
+// for frozen networks), LayerNorm and LayerNormAct (per sample, for
+// WGAN-GP's critic), Upsample2x and MeanPool2, the per-sample losses
+// AbsDiffSum (AnoGAN's residual and discrimination losses, Schlegl et al.
+// 2017, Eq. 3 and 4), SquaredDiffSum and SquaredDiffMean (f-AnoGAN's) and
+// BCEWithLogits (the GAN loss), Flatten and Unflatten, and the residual
+// blocks of f-AnoGAN's ResNet built from them, ResBlockUp and ResBlockDown
+// (resblock.go). Each returns a node of the graph of its inputs;
 // the graph stays gorgonia's, and so do autodiff, parameters and solvers.
 // Every backward pass is itself one or more ops of this package, created in
 // the op's SymDiff, so gorgonia.Grad builds the whole backward graph.
