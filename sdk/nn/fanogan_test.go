@@ -472,3 +472,25 @@ func TestFAnoGANOpsParallel(t *testing.T) {
 	}
 	t.Logf("%d bytes allocated per run", alloc)
 }
+
+// TestFAnoGANNoSecondOrder checks that differentiating a gradient through
+// LayerNorm's backward ops (as a double-backward gradient penalty would) is
+// an error, not a silently wrong or missing term: the penalty's weight
+// gradient must come from first-order passes.
+func TestFAnoGANNoSecondOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	g := gorgonia.NewGraph()
+	x := newInput(g, "x", randn(rng, 2*3*4*4), 2, 3, 4, 4)
+	gamma := newInput(g, "gamma", randn(rng, 3), 3)
+	beta := newInput(g, "beta", randn(rng, 3), 3)
+	y := gorgonia.Must(LayerNormAct(x, gamma, beta, 1e-5, LeakyReLU, 0.2, 0))
+	cost := gorgonia.Must(gorgonia.Sum(gorgonia.Must(MeanPool2(y))))
+	gx, err := gorgonia.Grad(cost, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	penalty := gorgonia.Must(gorgonia.Sum(gorgonia.Must(SquaredDiffSum(gx[0], x, NoParamGrad))))
+	if _, err := gorgonia.Grad(penalty, gamma); err == nil {
+		t.Error("the gradient of an input gradient with respect to gamma was taken")
+	}
+}
