@@ -2,8 +2,10 @@ package display
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/png"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -221,24 +223,72 @@ type clock struct{ t time.Time }
 
 func (c *clock) now() time.Time { return c.t }
 
-func newTestProgress(total int, label string) (*Progress, *clock, *bytes.Buffer) {
-	p := NewProgress(total, label)
+// terminal is a fake terminal: a buffer whose Stat reports a character
+// device, as a console's *os.File does.
+type terminal struct{ bytes.Buffer }
+
+func (*terminal) Stat() (os.FileInfo, error) { return charDevice{}, nil }
+
+// charDevice is the os.FileInfo of a console.
+type charDevice struct{}
+
+func (charDevice) Name() string       { return "tty" }
+func (charDevice) Size() int64        { return 0 }
+func (charDevice) Mode() os.FileMode  { return os.ModeDevice | os.ModeCharDevice | 0o620 }
+func (charDevice) ModTime() time.Time { return time.Time{} }
+func (charDevice) IsDir() bool        { return false }
+func (charDevice) Sys() any           { return nil }
+
+// newTestProgress returns a bar on a fake terminal (in the notebook if the
+// test made one) with a fake clock.
+func newTestProgress(total int, label string) (*Progress, *clock, *terminal) {
 	c := &clock{t: time.Date(2017, 3, 17, 0, 0, 0, 0, time.UTC)}
-	p.now = c.now
-	p.start = c.t
-	var buf bytes.Buffer
-	p.Out = &buf
-	// A terminal's bar, whatever the test's own stderr is.
-	p.Plain, p.Interval = false, DefaultInterval
-	return p, c, &buf
+	term := &terminal{}
+	return newProgress(term, c.now, front, total, label), c, term
+}
+
+// TestProgressTerminal: on a terminal the bar is one line redrawn in place,
+// each redraw starting with a carriage return, ended by Done's newline.
+func TestProgressTerminal(t *testing.T) {
+	p, c, term := newTestProgress(100, "train")
+	if p.Plain || p.Interval != DefaultInterval {
+		t.Fatalf("on a terminal: Plain %v, Interval %v", p.Plain, p.Interval)
+	}
+	start := c.t
+	for i := 1; i <= 100; i++ {
+		c.t = start.Add(time.Duration(i) * 100 * time.Millisecond) // 10 s in all
+		p.Update(i, map[string]float64{"loss": 1 / float64(i)})
+	}
+	if s := term.String(); strings.Contains(s, "\n") {
+		t.Fatalf("newline before Done: %q", s)
+	}
+	p.Done()
+	s := term.String()
+	if !strings.HasPrefix(s, "\r") || strings.Count(s, "\n") != 1 || !strings.HasSuffix(s, "\n") {
+		t.Fatalf("not one line redrawn in place: %q", s)
+	}
+	// Redraws at the first update (0.1 s) and at each update 250 ms or more
+	// after the last redraw (0.4, 0.7, ..., 9.7 s): 33; at the last step
+	// (10 s); at Done.
+	if n := strings.Count(s, "\r"); n != 33+1+1 {
+		t.Errorf("%d redraws, want 35", n)
+	}
+	last := s[strings.LastIndex(s, "\r")+1:]
+	if want := "train 100% [####################] 100/100 [10 it/s, 10s, ETA 0s] loss=0.01\n"; last != want {
+		t.Errorf("final line\n%q\nwant\n%q", last, want)
+	}
 }
 
 // TestProgressPlain: on a file or a pipe the bar prints a plain line (no
 // carriage return) every PlainInterval, one at the last step and none more
 // at Done.
 func TestProgressPlain(t *testing.T) {
-	p, c, buf := newTestProgress(100, "train")
-	p.Plain, p.Interval = true, PlainInterval
+	c := &clock{t: time.Date(2017, 3, 17, 0, 0, 0, 0, time.UTC)}
+	var buf bytes.Buffer
+	p := newProgress(&buf, c.now, nil, 100, "train")
+	if !p.Plain || p.Interval != PlainInterval {
+		t.Fatalf("on a buffer: Plain %v, Interval %v", p.Plain, p.Interval)
+	}
 	start := c.t
 	for i := 1; i <= 100; i++ {
 		c.t = start.Add(time.Duration(i) * 200 * time.Millisecond) // 20 s in all
@@ -251,8 +301,40 @@ func TestProgressPlain(t *testing.T) {
 	}
 	// Lines at 0.2 s (the first update), 5.2, 10.2, 15.2 s and at the last step (20 s).
 	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
-	if len(lines) != 5 || !strings.Contains(lines[4], "100/100") {
+	if len(lines) != 5 || !strings.HasPrefix(lines[4], "train 100% [####################] 100/100 [5 it/s, 20s, ETA 0s]") {
 		t.Errorf("%d lines, want 5 ending at 100/100:\n%s", len(lines), s)
+	}
+}
+
+// TestProgressPlainDone: Done prints the final state on a plain writer when
+// the last line does not show it (updates since, new values at the same
+// step), and nothing when it does.
+func TestProgressPlainDone(t *testing.T) {
+	for i, test := range []struct {
+		steps []int // one update per second
+		lines int
+	}{
+		0: {steps: []int{1}, lines: 1},           // the first update shows it
+		1: {steps: []int{1, 2, 3}, lines: 2},     // 2 and 3 not drawn
+		2: {steps: []int{1, 1}, lines: 2},        // step 1 again, new values
+		3: {steps: nil, lines: 1},                // no update: Done draws step 0
+		4: {steps: []int{1, 2, 3, 10}, lines: 2}, // the last step is drawn at once
+	} {
+		c := &clock{t: time.Date(2017, 3, 17, 0, 0, 0, 0, time.UTC)}
+		var buf bytes.Buffer
+		p := newProgress(&buf, c.now, nil, 10, "")
+		for j, step := range test.steps {
+			c.t = c.t.Add(time.Second)
+			p.Update(step, map[string]float64{"loss": float64(j)})
+		}
+		p.Done()
+		if n := strings.Count(buf.String(), "\n"); n != test.lines {
+			t.Errorf("%d: %d lines, want %d:\n%s", i, n, test.lines, buf.String())
+		}
+		last := buf.String()[strings.LastIndex(strings.TrimSuffix(buf.String(), "\n"), "\n")+1:]
+		if n := len(test.steps); n > 0 && !strings.Contains(last, fmt.Sprintf("loss=%d", n-1)) {
+			t.Errorf("%d: last line %q lacks the last values", i, last)
+		}
 	}
 }
 
@@ -262,12 +344,24 @@ func TestIsTerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if IsTerminal(f) || IsTerminal(&bytes.Buffer{}) || IsTerminal(nil) {
-		t.Error("a file, a buffer or nil taken for a terminal")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	var nilFile *os.File
+	for i, w := range []io.Writer{f, w, &bytes.Buffer{}, nil, nilFile} {
+		if IsTerminal(w) {
+			t.Errorf("%d: %T taken for a terminal", i, w)
+		}
+	}
+	if !IsTerminal(&terminal{}) {
+		t.Error("a character device not taken for a terminal")
 	}
 	p := NewProgress(3, "x")
-	if !IsTerminal(os.Stderr) && !p.Plain {
-		t.Error("NewProgress on a non-terminal stderr is not Plain")
+	if p.Out != os.Stderr || p.Plain == IsTerminal(os.Stderr) {
+		t.Errorf("NewProgress: Out %v, Plain %v on stderr (terminal: %v)", p.Out, p.Plain, IsTerminal(os.Stderr))
 	}
 }
 

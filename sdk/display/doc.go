@@ -4,8 +4,9 @@
 //
 // Every function does nothing outside a notebook, so library code (a training
 // loop, an evaluation) can call them freely; the one exception is Progress,
-// which then writes a one-line text bar to an io.Writer (os.Stderr unless
-// told otherwise). Whether the program runs in a notebook is decided once, at
+// which then writes a text bar to an io.Writer (os.Stderr unless told
+// otherwise): one line redrawn in place on a terminal, a plain line every
+// few seconds on a file or a pipe. Whether the program runs in a notebook is decided once, at
 // start, by github.com/janpfeifer/gonb/gonbui (IsNotebook).
 //
 // Grey images are shown as in the AnoGAN paper's figures (Schlegl et al.

@@ -29,7 +29,7 @@ const barWidth = 20
 // one HTML output block updated in place; on a terminal it is one line of
 // text rewritten in place (with a carriage return) on Out; when Out is a
 // file or a pipe (Plain) it prints a plain line every PlainInterval and a
-// last one at the end, so logs stay readable. Either shows the
+// last one at the end, so logs stay readable. Each shows the
 // label, step/total, the rate in steps per second, the time left (ETA) and
 // the latest values (losses) as key=value in key order.
 //
@@ -44,7 +44,8 @@ type Progress struct {
 	// DefaultInterval, or PlainInterval when Plain.
 	Interval time.Duration
 	// Plain prints one line per redraw, with no carriage return; NewProgress
-	// sets it when Out is not a terminal.
+	// sets it when Out is not a terminal (IsTerminal). Set Plain and
+	// Interval too when replacing Out.
 	Plain bool
 
 	label string
@@ -57,7 +58,7 @@ type Progress struct {
 	start    time.Time
 	lastDraw time.Time
 	drawn    bool
-	drawnAt  int // the step of the last redraw
+	pending  bool // an update not drawn yet
 	done     bool
 	step     int
 	values   map[string]float64
@@ -68,13 +69,20 @@ type Progress struct {
 // unknown: no percentage nor ETA). The clock for the rate starts now, at
 // step 0.
 func NewProgress(total int, label string) *Progress {
+	return newProgress(os.Stderr, time.Now, front, total, label)
+}
+
+// newProgress is NewProgress writing to out (outside a notebook), with the
+// clock now and the notebook front end fe (nil outside a notebook): tests
+// pass a fake terminal or a plain writer, a fake clock and a recorder.
+func newProgress(out io.Writer, now func() time.Time, fe frontEnd, total int, label string) *Progress {
 	p := &Progress{
-		Out:      os.Stderr,
+		Out:      out,
 		Interval: DefaultInterval,
 		label:    label,
 		total:    total,
-		front:    front,
-		now:      time.Now,
+		front:    fe,
+		now:      now,
 	}
 	if p.front != nil {
 		p.id = "anogo_progress_" + gonbui.UniqueId()
@@ -85,15 +93,16 @@ func NewProgress(total int, label string) *Progress {
 	return p
 }
 
-// IsTerminal reports whether w is a terminal (a character device such as a
-// console), where a line can be redrawn in place; files, pipes and nil are
-// not.
+// IsTerminal reports whether w is a terminal, where a line can be redrawn in
+// place: whether it has a Stat method, as *os.File has, that reports a
+// character device (a console; also /dev/null, where redraws are harmless).
+// Files, pipes, other writers and nil are not terminals.
 func IsTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok || f == nil {
+	f, ok := w.(interface{ Stat() (os.FileInfo, error) })
+	if !ok {
 		return false
 	}
-	fi, err := f.Stat()
+	fi, err := f.Stat() // a nil *os.File returns os.ErrInvalid
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
@@ -113,13 +122,15 @@ func (p *Progress) Update(step int, values map[string]float64) {
 	}
 	now := p.now()
 	if p.drawn && now.Sub(p.lastDraw) < p.Interval && (p.total <= 0 || step < p.total) {
+		p.pending = true
 		return
 	}
 	p.draw(now, false)
 }
 
 // Done draws the final state of the bar and, for the text bar, ends its
-// line. Calls after the first do nothing.
+// line; a Plain bar whose last line already shows the final state prints
+// nothing more. Calls after the first do nothing.
 func (p *Progress) Done() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -127,7 +138,7 @@ func (p *Progress) Done() {
 		return
 	}
 	p.done = true
-	if p.Plain && p.drawn && p.drawnAt == p.step && p.front == nil {
+	if p.Plain && p.drawn && !p.pending && p.front == nil {
 		return // the last line already shows the final state
 	}
 	p.draw(p.now(), true)
@@ -135,7 +146,7 @@ func (p *Progress) Done() {
 
 // draw shows the bar; p.mu is held.
 func (p *Progress) draw(now time.Time, final bool) {
-	p.drawn, p.lastDraw, p.drawnAt = true, now, p.step
+	p.drawn, p.lastDraw, p.pending = true, now, false
 	st := p.state(now)
 	if p.front != nil {
 		p.front.UpdateHTML(p.id, st.html())
