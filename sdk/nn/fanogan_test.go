@@ -1,12 +1,9 @@
 package nn
 
 import (
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"runtime"
-	"sort"
 	"strings"
 	"testing"
 
@@ -244,24 +241,6 @@ func TestSquaredDiffNoGrad(t *testing.T) {
 	}
 }
 
-func loadFixtureFile(t *testing.T, path string) []fixtureCase {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%s: %v (regenerate with /usr/bin/python3 testdata/make_fixture_fanogan.py)", path, err)
-	}
-	var f struct {
-		Cases []fixtureCase `json:"cases"`
-	}
-	if err := json.Unmarshal(b, &f); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	if len(f.Cases) == 0 {
-		t.Fatalf("%s: no cases", path)
-	}
-	return f.Cases
-}
-
 // TestFAnoGANFixture runs every case of testdata/fixture_fanogan.json (made
 // by make_fixture_fanogan.py with PyTorch 1.13) and compares the output and
 // the gradients of sum(out·R) with respect to every input, and for the
@@ -271,52 +250,12 @@ func TestFAnoGANFixture(t *testing.T) {
 	// PyTorch's. The blocks chain five layers and normalise twice; their
 	// largest difference seen is below 1e-6.
 	const tol = 1e-5
-	for _, c := range loadFixtureFile(t, "testdata/fixture_fanogan.json") {
-		g := gorgonia.NewGraph()
-		names := make([]string, 0, len(c.Inputs))
-		for n := range c.Inputs {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		in := map[string]*gorgonia.Node{}
-		for _, n := range names {
-			ft := c.Inputs[n]
-			in[n] = newInput(g, n, append([]float32(nil), ft.Data...), ft.Shape...)
-		}
-		stats := map[string]*BNStats{}
-		out, err := buildFAnoGANCase(c, in, stats)
-		if err != nil {
-			t.Fatalf("%s: %v", c.Name, err)
-		}
-		r := newInput(g, "R", append([]float32(nil), c.R.Data...), out.Shape()...)
-		loss := gorgonia.Must(gorgonia.Sum(gorgonia.Must(gorgonia.HadamardProd(out, r))))
-		var outVal gorgonia.Value
-		gorgonia.Read(out, &outVal)
-		wrt := make(gorgonia.Nodes, len(names))
-		for i, n := range names {
-			wrt[i] = in[n]
-		}
-		grads, err := gorgonia.Grad(loss, wrt...)
-		if err != nil {
-			t.Fatalf("%s: Grad: %v", c.Name, err)
-		}
-		m := gorgonia.NewTapeMachine(g)
-		if err := m.RunAll(); err != nil {
-			t.Fatalf("%s: run: %v", c.Name, err)
-		}
-		got, err := float32s(outVal)
-		if err != nil {
-			t.Fatal(err)
-		}
-		compare(t, c.Name+" out", got, c.Out.Data, tol)
-		for i, n := range names {
-			compare(t, c.Name+" ∂"+n, values(t, grads[i]), c.Grads[n].Data, tol)
-		}
-		for name, st := range stats {
-			compare(t, c.Name+" "+name+" running mean", st.Mean, c.Extra[name+".running_mean"].Data, tol)
-			compare(t, c.Name+" "+name+" running var", st.Var, c.Extra[name+".running_var"].Data, tol)
-		}
-		m.Close()
+	for _, c := range loadFixtureFile(t, "testdata/fixture_fanogan.json", "make_fixture_fanogan.py") {
+		runFixtureCase(t, c, tol, func(in map[string]*gorgonia.Node) (*gorgonia.Node, map[string]*BNStats, error) {
+			stats := map[string]*BNStats{}
+			out, err := buildFAnoGANCase(c, in, stats)
+			return out, stats, err
+		})
 	}
 }
 
