@@ -175,18 +175,7 @@ func BenchmarkDCGAN64(b *testing.B) {
 	}
 	m := gorgonia.NewTapeMachine(g, gorgonia.BindDualValues(params...))
 	defer m.Close()
-	run := func() {
-		m.Reset()
-		if err := m.RunAll(); err != nil {
-			b.Fatal(err)
-		}
-	}
-	run()
-	b.ResetTimer()
-	for range b.N {
-		run()
-	}
-	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "images/s")
+	benchImages(b, m, n)
 }
 
 // largeConvs are the convolutions of the two benchmarked models with at
@@ -295,4 +284,22 @@ func medianOf(v []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// benchImages times b.N runs of the graph of m after one warm-up run and
+// reports images per second for n images per run.
+func benchImages(b *testing.B, m gorgonia.VM, n int) {
+	b.Helper()
+	run := func() {
+		m.Reset()
+		if err := m.RunAll(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	run()
+	b.ResetTimer()
+	for range b.N {
+		run()
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "images/s")
 }

@@ -175,18 +175,7 @@ func BenchmarkFAnoGANBlocks(b *testing.B) {
 			}
 			m := gorgonia.NewTapeMachine(g)
 			defer m.Close()
-			run := func() {
-				m.Reset()
-				if err := m.RunAll(); err != nil {
-					b.Fatal(err)
-				}
-			}
-			run()
-			b.ResetTimer()
-			for range b.N {
-				run()
-			}
-			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "images/s")
+			benchImages(b, m, n)
 		})
 	}
 }
