@@ -93,24 +93,36 @@ func (t *Detector) Fit(ctx context.Context, d *prep.Data, opt detector.FitOption
 	if err := s.Model.Validate(); err != nil {
 		return err
 	}
-	seed := s.Train.Seed + s.SeedOffset
-	m, err := New(s.Model, seed)
-	if err != nil {
-		return err
-	}
-	tr, err := NewTrainer(m, s.Train)
-	if err != nil {
-		return err
-	}
-	o := train.Options{Steps: s.Steps, BatchSize: s.Train.BatchSize, Seed: seed, Hooks: opt.StageHooks("aCAE")}
+	ckpt := ""
 	if opt.CheckpointDir != "" {
-		o.CheckpointPath = filepath.Join(opt.CheckpointDir, CheckpointFile)
+		ckpt = filepath.Join(opt.CheckpointDir, CheckpointFile)
 	}
-	if _, err := train.Run(ctx, tr, d.Train, o, train.State{}); err != nil {
+	m, err := s.TrainModel(ctx, d.Train, ckpt, opt.StageHooks("aCAE")...)
+	if err != nil {
 		return err
 	}
 	t.AE, t.Settings.Model = m, s.Model
 	return nil
+}
+
+// TrainModel trains a new aCAE of s (s.Model.Size must be the images'
+// size) on images, initialised and batched with seed Train.Seed +
+// SeedOffset; ckpt, when not empty, receives the final model.
+func (s *Settings) TrainModel(ctx context.Context, images []*data.Image, ckpt string, hooks ...train.Hook) (*Model, error) {
+	seed := s.Train.Seed + s.SeedOffset
+	m, err := New(s.Model, seed)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := NewTrainer(m, s.Train)
+	if err != nil {
+		return nil, err
+	}
+	o := train.Options{Steps: s.Steps, BatchSize: s.Train.BatchSize, Seed: seed, CheckpointPath: ckpt, Hooks: hooks}
+	if _, err := train.Run(ctx, tr, images, o, train.State{}); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // Score implements detector.Detector (Scorer: R, D, A, the residual map).

@@ -174,38 +174,12 @@ func PrepareSource(src data.Source, cfg Config) (*Data, error) {
 // TrainGAN trains a DCGAN on d.Train. ckpt, when not empty, receives
 // periodic checkpoints and the final model.
 func TrainGAN(ctx context.Context, cfg Config, d *Data, ckpt string, hooks ...train.Hook) (*dcgan.Model, error) {
-	m, err := dcgan.New(cfg.Model, cfg.Train.Seed)
-	if err != nil {
-		return nil, err
-	}
-	tr, err := dcgan.NewTrainer(m, cfg.Train)
-	if err != nil {
-		return nil, err
-	}
-	opt := train.Options{Epochs: cfg.Epochs, Steps: cfg.Steps, BatchSize: cfg.Train.BatchSize, Seed: cfg.Train.Seed,
-		CheckpointPath: ckpt, CheckpointEvery: 500, Hooks: hooks}
-	if _, err := train.Run(ctx, tr, d.Train, opt, train.State{}); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return cfg.Settings().TrainGAN(ctx, d.Train, ckpt, hooks...)
 }
 
 // TrainACAE trains the aCAE baseline on d.Train for cfg.ACAESteps steps.
 func TrainACAE(ctx context.Context, cfg Config, d *Data, ckpt string, hooks ...train.Hook) (*acae.Model, error) {
-	m, err := acae.New(cfg.Model, cfg.Train.Seed+100)
-	if err != nil {
-		return nil, err
-	}
-	tr, err := acae.NewTrainer(m, acae.TrainConfig{TrainConfig: cfg.Train})
-	if err != nil {
-		return nil, err
-	}
-	opt := train.Options{Steps: cfg.ACAESteps, BatchSize: cfg.Train.BatchSize, Seed: cfg.Train.Seed + 100,
-		CheckpointPath: ckpt, Hooks: hooks}
-	if _, err := train.Run(ctx, tr, d.Train, opt, train.State{}); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return cfg.ACAESettings().TrainModel(ctx, d.Train, ckpt, hooks...)
 }
 
 // ACAEColumn is the score column holding the aCAE's anomaly score.
@@ -394,9 +368,6 @@ func (c Config) Experiment(hooks ...train.Hook) experiment.Config {
 func Run(ctx context.Context, cfg Config, hooks ...train.Hook) (*Report, error) {
 	exp, err := experiment.Run(ctx, cfg.Experiment(hooks...))
 	if err != nil {
-		return nil, err
-	}
-	if err := cfg.Model.Validate(); err != nil {
 		return nil, err
 	}
 	gr := exp.Runs[0]

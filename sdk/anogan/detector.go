@@ -73,24 +73,41 @@ func (t *Detector) Fit(ctx context.Context, d *prep.Data, opt detector.FitOption
 	if err := s.Model.Validate(); err != nil {
 		return err
 	}
-	m, err := dcgan.New(s.Model, s.Train.Seed)
-	if err != nil {
-		return err
-	}
-	tr, err := dcgan.NewTrainer(m, s.Train)
-	if err != nil {
-		return err
-	}
-	o := train.Options{Epochs: s.Epochs, Steps: s.Steps, BatchSize: s.Train.BatchSize, Seed: s.Train.Seed,
-		CheckpointEvery: 500, Hooks: opt.StageHooks("DCGAN")}
+	ckpt := ""
 	if opt.CheckpointDir != "" {
-		o.CheckpointPath = filepath.Join(opt.CheckpointDir, CheckpointFile)
+		ckpt = filepath.Join(opt.CheckpointDir, CheckpointFile)
 	}
-	if _, err := train.Run(ctx, tr, d.Train, o, train.State{}); err != nil {
+	m, err := s.TrainGAN(ctx, d.Train, ckpt, opt.StageHooks("DCGAN")...)
+	if err != nil {
 		return err
 	}
 	t.GAN, t.Settings.Model = m, s.Model
 	return nil
+}
+
+// trainOptions are the loop settings of the DCGAN's training: s's length,
+// batch and seed, a checkpoint to ckpt every 500 steps and at the end.
+func (s *Settings) trainOptions(ckpt string, hooks []train.Hook) train.Options {
+	return train.Options{Epochs: s.Epochs, Steps: s.Steps, BatchSize: s.Train.BatchSize, Seed: s.Train.Seed,
+		CheckpointPath: ckpt, CheckpointEvery: 500, Hooks: hooks}
+}
+
+// TrainGAN trains a new DCGAN of s (s.Model.Size must be the images' size)
+// on images; ckpt, when not empty, receives periodic checkpoints and the
+// final model.
+func (s *Settings) TrainGAN(ctx context.Context, images []*data.Image, ckpt string, hooks ...train.Hook) (*dcgan.Model, error) {
+	m, err := dcgan.New(s.Model, s.Train.Seed)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := dcgan.NewTrainer(m, s.Train)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := train.Run(ctx, tr, images, s.trainOptions(ckpt, hooks), train.State{}); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // Resume implements detector.Resumer: it continues from the DCGAN's
@@ -103,9 +120,7 @@ func (t *Detector) Resume(ctx context.Context, d *prep.Data, opt detector.FitOpt
 	if err != nil {
 		return err
 	}
-	o := train.Options{Epochs: s.Epochs, Steps: s.Steps, BatchSize: s.Train.BatchSize, Seed: s.Train.Seed,
-		CheckpointPath: path, CheckpointEvery: 500, Hooks: opt.StageHooks("DCGAN")}
-	if _, err := train.Run(ctx, tr, d.Train, o, st); err != nil {
+	if _, err := train.Run(ctx, tr, d.Train, s.trainOptions(path, opt.StageHooks("DCGAN")), st); err != nil {
 		return err
 	}
 	t.GAN, t.Settings.Model = tr.Model, s.Model

@@ -232,7 +232,7 @@ func (m *Model) Save(dir string) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(dir, MetaFile), b)
+	return data.WriteFile(filepath.Join(dir, MetaFile), func(w io.Writer) error { _, err := w.Write(b); return err })
 }
 
 func (m *Model) meta(complete bool) ([]byte, error) {
@@ -242,10 +242,6 @@ func (m *Model) meta(complete bool) ([]byte, error) {
 	}
 	return json.MarshalIndent(meta{Method: m.Method, Settings: s, Size: m.Size, Digest: m.Digest, Data: m.Data,
 		Thresholds: m.Thresholds, Complete: complete}, "", "  ")
-}
-
-func writeAtomic(path string, b []byte) error {
-	return data.WriteFile(path, func(w io.Writer) error { _, err := w.Write(b); return err })
 }
 
 // ErrNoModel is Load's error for a directory without a complete model.

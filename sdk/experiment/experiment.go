@@ -315,8 +315,6 @@ type Metrics struct {
 	Row                      detector.Row
 	AUC, AP                  float64
 	PixelAUC, Dice           float64 // NaN without masks or maps
-	HasPixel                 bool
-	ScanAUC                  float64 // AUC of the aggregated scan scores; NaN without scans
 	ImagesPerSecond          float64
 	FitSeconds, ScoreSeconds float64
 }
@@ -331,7 +329,7 @@ func (r *MethodRun) Metrics() ([]Metrics, error) {
 			return nil, err
 		}
 		m := Metrics{Row: row, AUC: metrics.AUC(col, labels), AP: metrics.AveragePrecision(col, labels),
-			PixelAUC: math.NaN(), Dice: math.NaN(), ScanAUC: math.NaN(), FitSeconds: r.FitSeconds, ScoreSeconds: r.ScoreSeconds}
+			PixelAUC: math.NaN(), Dice: math.NaN(), FitSeconds: r.FitSeconds, ScoreSeconds: r.ScoreSeconds}
 		if r.ScoreSeconds > 0 {
 			m.ImagesPerSecond = float64(len(r.Test)) / r.ScoreSeconds
 		}
@@ -347,19 +345,11 @@ func (r *MethodRun) Metrics() ([]Metrics, error) {
 				}
 			}
 			if auc, err := metrics.PixelAUROC(maps, masks); err == nil {
-				m.PixelAUC, m.HasPixel = auc, true
+				m.PixelAUC = auc
 				if m.Dice, _, err = metrics.BestDice(maps, masks); err != nil {
 					m.Dice = math.NaN()
 				}
 			}
-		}
-		if len(r.Scans) > 0 {
-			v := make([]float64, len(r.Scans))
-			l := make([]int, len(r.Scans))
-			for i, s := range r.Scans {
-				v[i], l[i] = s.Scores[row.Column], s.Label
-			}
-			m.ScanAUC = metrics.AUC(v, l)
 		}
 		out = append(out, m)
 	}
@@ -432,7 +422,10 @@ func (rep *Report) Write(dir string) error {
 	return metrics.WriteCSV(df, filepath.Join(dir, "scans.csv"))
 }
 
-var classRE = regexp.MustCompile(`class=([^,:]+)`)
+var (
+	classRE  = regexp.MustCompile(`class=([^,:]+)`)
+	normalRE = regexp.MustCompile(`normal=([^,:]+)`)
+)
 
 // Names returns the data set and class columns of a source name:
 // "phantom" -> ("phantom", ""); "idx:DIR:class=3" -> (base of DIR, "3");
@@ -452,7 +445,7 @@ func Names(src string) (dataset, class string) {
 	case "medmnist":
 		path, _, _ := strings.Cut(rest, ":")
 		base := strings.TrimSuffix(filepath.Base(path), ".npz")
-		if m := regexp.MustCompile(`normal=([^,:]+)`).FindStringSubmatch(rest); m != nil {
+		if m := normalRE.FindStringSubmatch(rest); m != nil {
 			class = m[1]
 		}
 		return base, class

@@ -171,7 +171,6 @@ type preparer struct {
 	cfg  Config
 	src  data.Source
 	popt patch.Options
-	roi  patch.ROIer
 	held int64 // pixel values held, for MaxValues
 }
 
@@ -198,7 +197,6 @@ func newPreparer(src data.Source, cfg Config) *preparer {
 	if cfg.PatchSize > 0 {
 		p.popt = patch.Options{Size: cfg.PatchSize, Resize: cfg.Size, K: cfg.PatchesPerImage, Seed: cfg.Seed}
 		if r, ok := src.(patch.ROIer); ok {
-			p.roi = r
 			p.popt.InROI = true
 			p.popt.ROI = func(s data.Sample) (*data.Image, error) {
 				roi, err := r.ROI(s)
@@ -460,14 +458,8 @@ func (p *preparer) test(lent map[string]bool) ([]data.Sample, error) {
 // the training and test patches are cut.
 func (p *preparer) patchesOf(s data.Sample, split string) ([]data.Sample, error) {
 	one := sliceSource{name: p.src.Name(), samples: []data.Sample{s}}
-	opt := p.popt
-	if opt.InROI {
-		if p.roi == nil {
-			return nil, fmt.Errorf("prep: %s: no region of interest", p.src.Name())
-		}
-	}
 	var out []data.Sample
-	for ps, err := range patch.NewSource(one, opt).Samples(split) {
+	for ps, err := range patch.NewSource(one, p.popt).Samples(split) {
 		if err != nil {
 			return nil, err
 		}

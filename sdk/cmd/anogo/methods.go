@@ -187,11 +187,9 @@ func writeComparison(rep *experiment.Report, out string) error {
 // reproSources are the data sets of make repro, with why one is skipped.
 func reproSources(fmnist, pneumonia string) (srcs []string, skipped []string) {
 	srcs = []string{"phantom"}
-	if _, err := os.Stat(filepath.Join(fmnist, "train-images-idx3-ubyte.gz")); err == nil {
-		for k := range 10 {
-			srcs = append(srcs, fmt.Sprintf("idx:%s:class=%d", fmnist, k))
-		}
-	} else if _, err := os.Stat(filepath.Join(fmnist, "train-images-idx3-ubyte")); err == nil {
+	_, gz := os.Stat(filepath.Join(fmnist, "train-images-idx3-ubyte.gz"))
+	_, plain := os.Stat(filepath.Join(fmnist, "train-images-idx3-ubyte"))
+	if gz == nil || plain == nil {
 		for k := range 10 {
 			srcs = append(srcs, fmt.Sprintf("idx:%s:class=%d", fmnist, k))
 		}
