@@ -349,19 +349,30 @@ func TestHeaderSizeBound(t *testing.T) {
 	}
 	old := MaxPixelBytes
 	defer func() { MaxPixelBytes = old }()
-	MaxPixelBytes = 19
-	if _, err := Decode(b); !errors.Is(err, data.ErrLimit) || !strings.Contains(err.Error(), "20 bytes") || !strings.Contains(err.Error(), "ANOGO_MAX_DICOM_BYTES") {
-		t.Errorf("4 pixels (20 bytes to decode) with MaxPixelBytes 19: %v", err)
+	// 4 pixels of 1 + 4 bytes and the frame's 64 bytes: 84.
+	MaxPixelBytes = 83
+	if _, err := Decode(b); !errors.Is(err, data.ErrLimit) || !strings.Contains(err.Error(), "84 bytes") || !strings.Contains(err.Error(), "ANOGO_MAX_DICOM_BYTES") {
+		t.Errorf("4 pixels (84 bytes to decode) with MaxPixelBytes 83: %v", err)
 	}
-	MaxPixelBytes = 20
+	MaxPixelBytes = 84
 	if _, err := Decode(b); err != nil {
-		t.Errorf("4 pixels (20 bytes to decode) with MaxPixelBytes 20: %v", err)
+		t.Errorf("4 pixels (84 bytes to decode) with MaxPixelBytes 84: %v", err)
+	}
+}
+
+// TestEmptyFramesBound: a header of 0 rows and 6666666660 frames (found by
+// FuzzHeaderSizes) claims no pixel, but the library still allocated a
+// record per frame, 53 GB, and the process died; every frame now counts.
+func TestEmptyFramesBound(t *testing.T) {
+	if err := (&imageSize{rows: 0, cols: 87, bits: 56, samples: 11, frames: 6666666660, seen: true}).check(); !errors.Is(err, data.ErrLimit) {
+		t.Errorf("6666666660 empty frames: %v", err)
 	}
 }
 
 // TestHeaderSizeBoundOneBit: 1-bit pixel data is counted at what the
 // library holds for it (an int per pixel, twice), not at a byte per pixel:
-// 64 pixels take 64 x (16 + 4) bytes, more than a bound of 1000.
+// 64 pixels take 64 x (16 + 4) bytes and the frame 64, more than a bound
+// of 1000.
 func TestHeaderSizeBoundOneBit(t *testing.T) {
 	b := encode(t, image{ts: uid.ExplicitVRLittleEndian, rows: 8, cols: 8, bits: 8, values: make([]int, 64)})
 	i := bytes.Index(b, []byte{0x28, 0x00, 0x00, 0x01, 'U', 'S', 2, 0}) // BitsAllocated
@@ -372,7 +383,7 @@ func TestHeaderSizeBoundOneBit(t *testing.T) {
 	old := MaxPixelBytes
 	defer func() { MaxPixelBytes = old }()
 	MaxPixelBytes = 1000
-	if _, err := Decode(b); !errors.Is(err, data.ErrLimit) || !strings.Contains(err.Error(), "1280 bytes") {
+	if _, err := Decode(b); !errors.Is(err, data.ErrLimit) || !strings.Contains(err.Error(), "1344 bytes") {
 		t.Errorf("64 1-bit pixels with MaxPixelBytes 1000: %v", err)
 	}
 }

@@ -151,13 +151,22 @@ func (s *imageSize) check() error {
 	if bits == 1 {
 		per = 16 + 4
 	}
-	bytes := s.rows * s.cols
-	for _, f := range []uint64{frames, samples, per} {
-		if bytes != 0 && f > (1<<63)/bytes {
-			bytes = 1 << 63
+	// Every frame costs the library a frame record even when it holds no
+	// pixel (rows or columns 0: 6666666660 empty frames took 53 GB), so
+	// every frame counts frameOverhead bytes beside its pixels.
+	const frameOverhead = 64
+	perFrame := uint64(1)
+	for _, f := range []uint64{s.rows, s.cols, samples, per} {
+		if f != 0 && perFrame > (1<<62)/f {
+			perFrame = 1 << 62
 			break
 		}
-		bytes *= f
+		perFrame *= f
+	}
+	perFrame += frameOverhead
+	bytes := uint64(1 << 63)
+	if frames <= (1<<63)/perFrame {
+		bytes = frames * perFrame
 	}
 	if bytes > MaxPixelBytes {
 		return &data.LimitError{What: fmt.Sprintf("header claims %d x %d pixels x %d frames x %d samples of %d bits, which would take", s.rows, s.cols, frames, samples, bits),
