@@ -81,3 +81,58 @@ func RestoreAdam(c *checkpoint.Checkpoint, prefix string, a *optim.Adam, sets ..
 	a.M, a.V = m, v
 	return nil
 }
+
+// AddRMSProp adds the state of r, the optimiser of the parameters of sets,
+// to c under prefix, as AddAdam does: its step count as prefix.t and its
+// running means of g² by parameter name as prefix.s.<name> (none before the
+// first step), referenced, not copied.
+func AddRMSProp(c *checkpoint.Checkpoint, prefix string, r *optim.RMSProp, sets ...*Set) {
+	c.Add(prefix+".t", []float32{float32(r.T / stepBase), float32(r.T % stepBase)}, 2)
+	if r.S == nil {
+		return
+	}
+	i := 0
+	for _, s := range sets {
+		for _, p := range s.Params {
+			n := p.Value.Shape().TotalSize()
+			if i >= len(r.S) || len(r.S[i]) != n {
+				panic(fmt.Sprintf("params: the optimiser's state does not match parameter %d (%q, %d values)", i, p.Name, n))
+			}
+			c.Add(prefix+".s."+p.Name, r.S[i], n)
+			i++
+		}
+	}
+	if i != len(r.S) {
+		panic(fmt.Sprintf("params: the optimiser has state for %d parameters, the sets %d", len(r.S), i))
+	}
+}
+
+// RestoreRMSProp sets r's step count and state from c as AddRMSProp wrote
+// them under prefix. A tensor c lacks or whose size differs is an error
+// naming it.
+func RestoreRMSProp(c *checkpoint.Checkpoint, prefix string, r *optim.RMSProp, sets ...*Set) error {
+	t, ok := c.Get(prefix + ".t")
+	if !ok {
+		return fmt.Errorf("params: the checkpoint has no tensor %q (the optimiser's step count)", prefix+".t")
+	}
+	if len(t.Data) != 2 || t.Data[0] < 0 || t.Data[1] < 0 || t.Data[1] >= stepBase {
+		return fmt.Errorf("params: tensor %q holds %v, not a step count", prefix+".t", t.Data)
+	}
+	r.T = int(t.Data[0])*stepBase + int(t.Data[1])
+	if r.T == 0 {
+		r.S = nil
+		return nil
+	}
+	var st [][]float32
+	for _, s := range sets {
+		for _, p := range s.Params {
+			v := make([]float32, p.Value.Shape().TotalSize())
+			if err := into(c, prefix+".s."+p.Name, v); err != nil {
+				return err
+			}
+			st = append(st, v)
+		}
+	}
+	r.S = st
+	return nil
+}

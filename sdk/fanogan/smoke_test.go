@@ -1,0 +1,88 @@
+package fanogan
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/anogo/anogo/sdk/data"
+)
+
+func tinyModel(t testing.TB, size int) *Model {
+	t.Helper()
+	m, err := New(Config{Size: size, Width: 2, Latent: 8}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func randomBatch(n, size int, seed uint64) []float32 {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	x := make([]float32, n*size*size)
+	for i := range x {
+		x[i] = float32(2*rng.Float64() - 1)
+	}
+	return x
+}
+
+// TestStepsRun takes WGAN-GP, encoder and scoring steps at every size and
+// checks that losses are finite, G steps come every fifth critic step and
+// the weights move.
+func TestStepsRun(t *testing.T) {
+	for _, size := range []int{28, 32, 64} {
+		m := tinyModel(t, size)
+		cfg := DefaultTrainConfig()
+		cfg.BatchSize = 3
+		tr, err := NewTrainer(m, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g0 := slices.Clone(m.G.Values()[0])
+		for i := 0; i < 5; i++ {
+			l, err := tr.Step(randomBatch(3, size, uint64(i)), 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range l {
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					t.Fatalf("%d: %s = %v", size, k, v)
+				}
+			}
+			if _, ok := l["loss_g"]; ok != (i == 4) {
+				t.Fatalf("step %d: loss_g present %v", i, ok)
+			}
+		}
+		if slices.Equal(g0, m.G.Values()[0]) {
+			t.Fatal("G did not move")
+		}
+		for _, loss := range []string{IZIf, IZI, ZIZ} {
+			ec := DefaultEncoderConfig()
+			ec.Loss, ec.BatchSize = loss, 3
+			et, err := NewEncoderTrainer(m, ec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := et.Step(randomBatch(3, size, 9), 3)
+			if err != nil || math.IsNaN(l["loss_e"]) {
+				t.Fatalf("%s: %v %v", loss, l, err)
+			}
+		}
+		var samples []data.Sample
+		x := randomBatch(5, size, 11)
+		for i := 0; i < 5; i++ {
+			im := data.NewImage(size, size)
+			copy(im.Pix, x[i*size*size:])
+			samples = append(samples, data.Sample{ID: "s", Image: im})
+		}
+		res, err := (&Scorer{Model: m, Kappa: 1, BatchSize: 2}).Score(context.Background(), samples)
+		if err != nil || len(res) != 5 {
+			t.Fatal(len(res), err)
+		}
+		if res[0].Scores[ColScore] <= 0 || res[0].Residual == nil || len(res[0].Z) != 8 {
+			t.Fatalf("%v", res[0].Scores)
+		}
+	}
+}
