@@ -7,6 +7,7 @@
 package all
 
 import (
-	_ "github.com/anogo/anogo/sdk/acae"   // acae
-	_ "github.com/anogo/anogo/sdk/anogan" // anogan
+	_ "github.com/anogo/anogo/sdk/acae"    // acae
+	_ "github.com/anogo/anogo/sdk/anogan"  // anogan
+	_ "github.com/anogo/anogo/sdk/fanogan" // fanogan
 )
