@@ -86,3 +86,58 @@ func TestStepsRun(t *testing.T) {
 		}
 	}
 }
+
+// TestPenaltyChangesUpdate: critic steps with λ = 10 and with λ = 0 from
+// the same state and batches: the gradient given to Adam differs in every
+// parameter that ∇x D depends on, and so do the weights after three steps
+// (Adam's first step with β1 = 0 is lr·sign(g), which a penalty changes
+// only where it flips a sign). A dropped penalty gives identical gradients
+// and weights. ∇x D does not depend on the last block's second LayerNorm
+// shift and biases or on the output bias (with the ReLUs' slopes fixed
+// they add constants to D; PyTorch's penalty gradients for them are 0 in
+// the fixture), and the Wasserstein loss gives those biases no gradient
+// either (a constant cancels in mean D(fake) - mean D(real)).
+func TestPenaltyChangesUpdate(t *testing.T) {
+	steps := func(lambda float64) (*Model, *Trainer, map[string]float64, [][]float32) {
+		m := tinyModel(t, 28)
+		cfg := DefaultTrainConfig()
+		cfg.BatchSize, cfg.Lambda = 3, lambda
+		tr, err := NewTrainer(m, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var first map[string]float64
+		var grads [][]float32
+		for i := 0; i < 3; i++ {
+			l, err := tr.Step(randomBatch(3, 28, uint64(5+i)), 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				first = l
+				for _, g := range tr.dgrads {
+					grads = append(grads, slices.Clone(g))
+				}
+			}
+		}
+		return m, tr, first, grads
+	}
+	with, _, lw, gw := steps(10)
+	without, _, lo, go0 := steps(0)
+	if lw["gp"] <= 0 || lo["gp"] != 0 {
+		t.Fatalf("penalty %v with λ = 10, %v with λ = 0", lw["gp"], lo["gp"])
+	}
+	if lw["wasserstein"] != lo["wasserstein"] {
+		t.Fatalf("the same batch gave Wasserstein estimates %v and %v", lw["wasserstein"], lo["wasserstein"])
+	}
+	last := "D.blocks.1." // the last block at 28x28
+	constants := map[string]bool{last + "conv2.bias": true, last + "shortcut.bias": true, "D.output.bias": true}
+	for i, p := range with.D.Params {
+		if same := slices.Equal(gw[i], go0[i]); same != (constants[p.Name] || p.Name == last+"ln2.bias") {
+			t.Errorf("%s: gradient with the penalty equal to the one without: %v", p.Name, same)
+		}
+		if same := slices.Equal(p.Value.Data().([]float32), without.D.Params[i].Value.Data().([]float32)); same != constants[p.Name] {
+			t.Errorf("%s: the same weights after three steps with and without the penalty: %v", p.Name, same)
+		}
+	}
+}
