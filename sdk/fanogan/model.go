@@ -396,7 +396,7 @@ func (m *Model) Critic(x *gorgonia.Node, nodes gorgonia.Nodes, masks []*gorgonia
 		if j >= len(masks) {
 			return nil, fmt.Errorf("%d masks for more ReLUs", len(masks))
 		}
-		return gorgonia.HadamardProd(y, masks[j])
+		return nn.Mask(y, masks[j])
 	}
 	h, acts, err := m.trunk(x, p, "D", ng, normAct)
 	if err != nil {

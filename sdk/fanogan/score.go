@@ -40,6 +40,8 @@ type Scorer struct {
 	Kappa float64
 	// BatchSize is the number of images per pass (0: 64).
 	BatchSize int
+
+	inf *inference // the compiled graph, kept between calls
 }
 
 // Columns implements score.Scorer.
@@ -47,6 +49,7 @@ func (s *Scorer) Columns() []string { return []string{ColR, ColD, ColScore, ColC
 
 // inference is the compiled graph of one batch.
 type inference struct {
+	m           *Model
 	n           int
 	vm          gorgonia.VM
 	x           *gorgonia.Node
@@ -57,7 +60,7 @@ type inference struct {
 
 func (m *Model) inference(n int) (*inference, error) {
 	s := m.Config.Size
-	inf := &inference{n: n}
+	inf := &inference{m: m, n: n}
 	g := gorgonia.NewGraph()
 	inf.x = gorgonia.NewTensor(g, tensor.Float32, 4, gorgonia.WithShape(n, 1, s, s), gorgonia.WithName("x"))
 	var err error
@@ -103,10 +106,14 @@ func (s *Scorer) Map(ctx context.Context, samples []data.Sample) (*Mapping, erro
 		bs = 64
 	}
 	bs = min(bs, max(len(samples), 1))
-	inf, err := m.inference(bs)
-	if err != nil {
-		return nil, err
+	if s.inf == nil || s.inf.n != bs || s.inf.m != m {
+		inf, err := m.inference(bs)
+		if err != nil {
+			return nil, err
+		}
+		s.inf = inf
 	}
+	inf := s.inf
 	buf := f32s(inf.xT)
 	out := &Mapping{}
 	for lo := 0; lo < len(samples); lo += bs {

@@ -16,7 +16,12 @@
 //	map    one query image advanced by one mapping step of mapper.Iterative
 //	       (AnoGAN Sec. 2.2): items/s = batch × steps/s;
 //	infer  one generated plus one discriminated image in eval mode:
-//	       items/s = batch / time of dcgan.Inference's Generate and Discriminate.
+//	       items/s = batch / time of dcgan.Inference's Generate and Discriminate;
+//	train_fanogan  one real image consumed by f-AnoGAN's WGAN-GP: items/s =
+//	       5 × batch / time of one cycle (five critic steps with the gradient
+//	       penalty, one generator step; fanogan.go);
+//	encode_fanogan one image mapped and scored in one pass (E, G, the critic's
+//	       features of x and G(E(x))): items/s = batch / time of fanogan.Scorer.Map.
 //
 // When more than one (task, config) is asked for, each runs in a child
 // process, so that peak_rss_mb (getrusage max RSS) is the task's own.
@@ -57,7 +62,7 @@ var (
 // mapimg (mapimg.go), which is run only when asked for.
 var (
 	tasks    = []string{"train", "map", "infer"}
-	allTasks = []string{"train", "map", "infer", "mapimg"}
+	allTasks = []string{"train", "map", "infer", "mapimg", taskTrainFanogan, taskEncodeFanogan}
 )
 
 // configs are the benchmarked models, named by image size (bench/dcgan_shapes.py).
@@ -70,9 +75,9 @@ var configs = map[string]dcgan.Config{
 // defaultReps are the timed repetitions per config and task when --reps is
 // 0, as in torch_ref.py.
 var defaultReps = map[string]map[string]int{
-	"64": {"train": 5, "map": 10, "infer": 10},
-	"32": {"train": 10, "map": 20, "infer": 20},
-	"28": {"train": 20, "map": 40, "infer": 40},
+	"64": {"train": 5, "map": 10, "infer": 10, taskTrainFanogan: 2, taskEncodeFanogan: 10},
+	"32": {"train": 10, "map": 20, "infer": 20, taskTrainFanogan: 3, taskEncodeFanogan: 20},
+	"28": {"train": 20, "map": 40, "infer": 40, taskTrainFanogan: 3, taskEncodeFanogan: 20},
 }
 
 // options are the parsed flags.
@@ -144,7 +149,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("anogobench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	taskList := fs.String("tasks", strings.Join(tasks, ","), "comma-separated tasks: train, map, infer, mapimg")
+	taskList := fs.String("tasks", strings.Join(tasks, ","), "comma-separated tasks: train, map, infer, mapimg, train_fanogan, encode_fanogan")
 	configList := fs.String("configs", "64,28", "comma-separated configs (image sizes): 64, 32, 28")
 	reps := fs.Int("reps", 0, "timed repetitions per task (0: a default per config and task)")
 	warmup := fs.Int("warmup", 2, "untimed warm-up repetitions")
@@ -268,7 +273,17 @@ func measure(o options, task, config string, stderr io.Writer) ([]string, error)
 		return []string{task, config, "anogo", fmt.Sprintf("%.4f", items), "", "", fmt.Sprintf("%.0f", rss),
 			fmt.Sprintf("%.1f", r.steps), fmt.Sprintf("%.4f", r.excessMedian), fmt.Sprintf("%.4f", r.excessMax)}, nil
 	}
+	items := o.batch
+	fcfg := fanoganConfigs[config]
+	if o.width > 0 {
+		fcfg.Width = o.width
+	}
 	switch task {
+	case taskTrainFanogan:
+		times, cpu, err = timeTrainFanogan(fcfg, o.batch, o.warmup, reps, o.seed)
+		items = fanoganItems(task, o.batch)
+	case taskEncodeFanogan:
+		times, cpu, err = timeEncodeFanogan(fcfg, o.batch, o.warmup, reps, o.seed)
 	case "train":
 		times, cpu, err = timeTrain(cfg, o.batch, o.warmup, reps, o.seed)
 	case "map":
@@ -280,12 +295,12 @@ func measure(o options, task, config string, stderr io.Writer) ([]string, error)
 		return nil, fmt.Errorf("%s %s: %w", task, config, err)
 	}
 	med := median(times)
-	items := float64(o.batch) / med.Seconds()
+	rate := float64(items) / med.Seconds()
 	rss := peakRSSMiB()
 	fmt.Fprintf(stderr, "anogobench: %s %s: %.2f items/s, %.3f steps/s, median step %.1f ms over %d reps (min %.1f, max %.1f), CPU %.1f ms per step, peak RSS %.0f MiB\n",
-		task, config, items, items/float64(o.batch), ms(med), len(times), ms(slices.Min(times)), ms(slices.Max(times)), ms(cpu)/float64(len(times)), rss)
+		task, config, rate, 1/med.Seconds(), ms(med), len(times), ms(slices.Min(times)), ms(slices.Max(times)), ms(cpu)/float64(len(times)), rss)
 	// The harness recomputes ratio and GFLOP/s from bench/dcgan_shapes.py.
-	return []string{task, config, "anogo", fmt.Sprintf("%.2f", items), "", "", fmt.Sprintf("%.0f", rss)}, nil
+	return []string{task, config, "anogo", fmt.Sprintf("%.2f", rate), "", "", fmt.Sprintf("%.0f", rss)}, nil
 }
 
 func ms(d time.Duration) float64 { return d.Seconds() * 1e3 }
