@@ -3,6 +3,7 @@
 Run: /usr/bin/python3 -m unittest discover -s bench -p 'test_*.py'   (a few seconds)
 """
 
+import copy
 import os
 import sys
 import unittest
@@ -13,6 +14,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 import dcgan_shapes as shapes  # noqa: E402
+import fanogan_ref as fr  # noqa: E402
 import run  # noqa: E402
 import torch_ref  # noqa: E402
 
@@ -135,6 +137,133 @@ class ModelTest(unittest.TestCase):
         self.assertTrue(torch.isfinite(torch.tensor(step())))
 
 
+class FanoganModelTest(unittest.TestCase):
+    """The f-AnoGAN model of fanogan_ref.py (tiny widths: the shapes scale with W)."""
+
+    def test_channels(self):
+        cases = [  # (size, s0, blocks, d_in, d_out, generator channels, F)
+            (64, 4, 4, [2, 4, 8, 16], [4, 8, 16, 16], [16, 16, 8, 4, 2], 16 * 16),
+            (32, 4, 3, [2, 4, 8], [4, 8, 16], [16, 8, 4, 2], 16 * 16),
+            (28, 7, 2, [2, 4], [4, 8], [8, 4, 2], 8 * 49),
+        ]
+        for size, s0, blocks, d_in, d_out, gch, feat in cases:
+            cfg = fr.Config(size, width=2, latent=8)
+            self.assertEqual((cfg.s0, cfg.blocks), (s0, blocks), size)
+            self.assertEqual((cfg.d_in, cfg.d_out, cfg.g_channels), (d_in, d_out, gch), size)
+            self.assertEqual(cfg.feature_size, feat, size)
+        # The paper's width: F = 8W * 4 * 4 at 64x64, 4W * 7 * 7 at 28x28.
+        self.assertEqual(fr.Config(64, 64).feature_size, 512 * 16)
+        self.assertEqual(fr.Config(28, 64).feature_size, 256 * 49)
+        with self.assertRaises(ValueError):
+            fr.Config(48, 2)
+
+    def test_shapes(self):
+        torch.manual_seed(1)
+        for size in (28, 32, 64):
+            cfg = fr.Config(size, width=4, latent=8)
+            g, d, e = fr.build(cfg)
+            x = g(torch.randn(3, 8))
+            self.assertEqual(tuple(x.shape), (3, 1, size, size), size)
+            self.assertLessEqual(x.abs().max().item(), 1.0, size)
+            score, f = d.score_and_features(x)
+            self.assertEqual(tuple(score.shape), (3,), size)
+            self.assertEqual(tuple(f.shape), (3, cfg.feature_size), size)
+            z = e(x)
+            self.assertEqual(tuple(z.shape), (3, 8), size)
+            self.assertLess(z.abs().max().item(), 1.0, size)
+
+    def test_parameter_names(self):
+        g, d, e = fr.build(fr.Config(28, width=2, latent=8))
+        for name in ("input.weight", "input.bias", "blocks.1.bn1.running_var",
+                     "blocks.1.conv1.weight", "blocks.1.conv2.bias", "blocks.1.shortcut.bias",
+                     "out_bn.weight", "out_conv.bias"):
+            self.assertIn(name, g.state_dict(), name)
+        self.assertNotIn("blocks.0.conv1.bias", g.state_dict())
+        for name in ("input.bias", "blocks.0.ln1.weight", "blocks.0.ln2.bias", "output.weight"):
+            self.assertIn(name, d.state_dict(), name)
+        self.assertFalse(any("bn" in k or "running" in k for k in d.state_dict()))
+        for name in ("blocks.1.bn1.running_mean", "blocks.1.bn2.weight", "output.bias"):
+            self.assertIn(name, e.state_dict(), name)
+        self.assertEqual(tuple(d.blocks[0].ln1.weight.shape), (2,))  # per channel
+
+    def test_layer_norm(self):
+        torch.manual_seed(2)
+        ln = fr.ChannelLayerNorm(3)
+        with torch.no_grad():
+            ln.weight.uniform_(0.5, 1.5)
+            ln.bias.normal_()
+        x = torch.randn(2, 3, 4, 5) * 3 + 1
+        mean = x.mean((1, 2, 3), keepdim=True)
+        var = ((x - mean) ** 2).mean((1, 2, 3), keepdim=True)
+        want = (x - mean) / torch.sqrt(var + 1e-5)
+        want = want * ln.weight.view(1, 3, 1, 1) + ln.bias.view(1, 3, 1, 1)
+        self.assertLess((ln(x) - want).abs().max().item(), 1e-5)
+
+    def test_penalty_changes_the_critic_update(self):
+        """The penalty is nonzero and, through create_graph, moves D's weights."""
+        torch.manual_seed(3)
+        cfg = fr.Config(28, width=4, latent=8)
+        g, d, _ = fr.build(cfg)
+        with torch.no_grad():
+            fake = g(torch.randn(4, 8))
+        real, alpha = torch.rand(4, 1, 28, 28) * 2 - 1, torch.rand(4)
+        wass, gp = fr.critic_losses(d, real, fake, alpha)
+        self.assertGreater(gp.item(), 0.0)
+        grads = torch.autograd.grad(gp, list(d.parameters()), allow_unused=True)
+        self.assertGreater(sum(float(x.abs().sum()) for x in grads if x is not None), 0.0)
+        # Without create_graph the same penalty value is a constant for D's weights.
+        xhat = fr.interpolate(real, fake, alpha).requires_grad_(True)
+        (gx,) = torch.autograd.grad(d(xhat).sum(), xhat)
+        flat = fr.LAMBDA * ((gx.flatten(1).norm(dim=1) - 1) ** 2).mean()
+        self.assertAlmostEqual(flat.item(), gp.item(), places=4)
+        self.assertFalse(flat.requires_grad)
+        after = []
+        for penalty in (gp, flat):
+            dd = copy.deepcopy(d)
+            opt = torch.optim.Adam(dd.parameters(), lr=fr.LR, betas=fr.BETAS)
+            w, p = fr.critic_losses(dd, real, fake, alpha)
+            loss = w + (p if penalty is gp else p.detach())
+            loss.backward()
+            opt.step()
+            after.append(torch.cat([x.detach().flatten() for x in dd.parameters()]))
+        self.assertGreater((after[0] - after[1]).abs().max().item(), 1e-6)
+
+    def test_train_cycle(self):
+        cfg = fr.Config(28, width=2, latent=8)
+        step = fr.train_step_fn(cfg, 2, seed=1)
+        loss = step()
+        self.assertTrue(torch.isfinite(torch.tensor(loss)))
+        self.assertEqual(fr.ITEMS_PER_BATCH["train_fanogan"], fr.N_CRITIC)
+
+    def test_encode_scores(self):
+        torch.manual_seed(4)
+        cfg = fr.Config(64, width=2, latent=8)
+        g, d, e = fr.build(cfg)
+        for m in (g, d, e):
+            m.eval()
+        x = torch.rand(3, 1, 64, 64) * 2 - 1
+        with torch.no_grad():
+            score, xr = fr.izif_score(e, g, d, x)
+            cycle = fr.cycle_score(e, g, x)
+            pixels = ((x - xr) ** 2).flatten(1).mean(1)
+        self.assertEqual(tuple(score.shape), (3,))
+        self.assertEqual(tuple(cycle.shape), (3,))
+        self.assertTrue(bool((score >= pixels).all()))  # plus kappa * the feature residual
+        self.assertTrue(bool((cycle >= 0).all()))
+        self.assertTrue(torch.isfinite(torch.tensor(fr.encode_step_fn(cfg, 2, seed=1)())))
+
+    def test_names_agree(self):
+        self.assertEqual(run.FANOGAN_TASKS, fr.TASKS)
+        self.assertEqual(run.FANOGAN_CONFIGS, tuple(fr.CONFIGS))
+        self.assertEqual(run.FANOGAN_CRITIC_STEPS, fr.N_CRITIC)
+        for c in fr.CONFIGS:
+            for t in fr.TASKS:
+                self.assertIn(t, run.SCHEDULE[c], (c, t))
+                self.assertIn(t, torch_ref.DEFAULT_REPS[c], (c, t))
+        self.assertEqual((fr.CONFIGS["64"].width, fr.CONFIGS["64"].latent), (16, 128))
+        self.assertEqual((fr.CONFIGS["28"].width, fr.CONFIGS["28"].latent), (32, 128))
+
+
 class HarnessTest(unittest.TestCase):
     def test_summarise(self):
         samples = [  # (rep, task, config, impl, items/s, rss, gflops)
@@ -170,6 +299,49 @@ class HarnessTest(unittest.TestCase):
         self.assertEqual(rows["mapimg", "torch"]["items_per_s"], "0.1000")
         self.assertEqual(rows["mapimg", "anogo"]["ratio_vs_torch"], "2.000")
         self.assertEqual(rows["mapimg", "anogo"]["gflops"], "")
+
+    def test_summarise_fanogan(self):
+        samples = [
+            (1, "encode_fanogan", "28", "torch", 100.0, 400.0, None),
+            (1, "encode_fanogan", "28", "anogo", 300.0, 100.0, 5.0),
+            (1, "train_fanogan", "28", "torch", 30.0, 500.0, None),
+        ]
+        rows = {(r["task"], r["impl"]): r for r in run.summarise(samples)}
+        self.assertEqual(rows["encode_fanogan", "anogo"]["ratio_vs_torch"], "3.000")
+        self.assertEqual(rows["encode_fanogan", "anogo"]["gflops"], "")
+        self.assertEqual(rows["train_fanogan", "torch"]["ratio_vs_torch"], "1.000")
+        self.assertIn("0.0938 cycles/s", run.table(run.summarise(samples), 64))
+
+    def test_encode_vs_mapimg(self):
+        rows = [
+            {"task": "map", "config": "28", "impl": "torch", "items_per_s": "250.00"},
+            {"task": "mapimg", "config": "28", "impl": "anogo", "items_per_s": "2.0000"},
+            {"task": "encode_fanogan", "config": "28", "impl": "torch", "items_per_s": "400.00"},
+            {"task": "encode_fanogan", "config": "28", "impl": "anogo", "items_per_s": "1500.00"},
+            {"task": "encode_fanogan", "config": "64", "impl": "torch", "items_per_s": "80.00"},
+        ]
+        got = run.encode_vs_mapimg(rows)
+        self.assertEqual(got["28", "anogo"], (1500.0, 2.0, 750.0, "mapimg"))
+        self.assertEqual(got["28", "torch"], (400.0, 0.5, 800.0, "map / 500"))
+        self.assertNotIn(("64", "torch"), got)  # no map or mapimg row at 64
+        rows.append({"task": "mapimg", "config": "28", "impl": "torch", "items_per_s": "0.8000"})
+        self.assertEqual(run.encode_vs_mapimg(rows)["28", "torch"][1:], (0.8, 500.0, "mapimg"))
+
+    def test_refused_task_is_skipped(self):
+        h = run.Harness(run.parse_args(["--no-go", "--reps", "1"]))
+        h.log = lambda msg: None
+        refuse = ("import sys; sys.stderr.write('anogobench: unknown task \"train_fanogan\"; "
+                  "want some of train, map\\n'); sys.exit(1)")
+        h.go = [sys.executable, "-c", refuse]
+        h.anogo(1, "train_fanogan", "28")
+        h.anogo(2, "train_fanogan", "64")  # not run again
+        self.assertEqual(h.failures, [])
+        self.assertEqual(h.go_refused, {"train_fanogan"})
+        self.assertEqual(sum("train_fanogan skipped" in n for n in h.notes), 1)
+        # Any other failure still counts.
+        h.go = [sys.executable, "-c", "import sys; sys.exit(3)"]
+        h.anogo(1, "encode_fanogan", "28")
+        self.assertEqual(len(h.failures), 1)
 
     def test_parse_rows(self):
         good = ",".join(run.COLUMNS) + "\ninfer,28,anogo,12.5,,1.0,80\n"

@@ -14,6 +14,11 @@ Tasks and what one item is (items_per_s in the CSV):
          uses 500 steps per query, so images fully mapped per second = items/s / 500.
   infer  eval mode, no gradients: G(z) for a batch of latents plus D(x) (logit and f(x)) for a
          batch of images; items/s = batch / time of both.
+  train_fanogan   f-AnoGAN's WGAN-GP cycle (fanogan_ref.py): 5 critic steps with the gradient
+         penalty, then one generator step; items/s = real images consumed = 5 * batch / cycle.
+  encode_fanogan  f-AnoGAN's one-pass scoring (fanogan_ref.py): E, G and f on a batch in eval
+         mode, izi_f score per image; items/s = images scored per second.
+  The f-AnoGAN tasks have their own configs: 64 (S=64, W=16, Z=128) and 28 (S=28, W=32, Z=128).
 
 Each (task, config) is measured in its own process (when more than one is asked for), so that
 peak_rss_mb (getrusage max RSS) is per task. Output: CSV with the columns
@@ -41,6 +46,10 @@ from torch import nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from dcgan_shapes import CONFIGS, TASKS, flops  # noqa: E402
+import fanogan_ref  # noqa: E402
+
+FANOGAN_TASKS = fanogan_ref.TASKS
+ALL_TASKS = tuple(TASKS) + tuple(FANOGAN_TASKS)
 
 COLUMNS = ["task", "config", "impl", "items_per_s", "ratio_vs_torch", "gflops", "peak_rss_mb"]
 
@@ -54,11 +63,13 @@ BN_MOMENTUM, BN_EPS = 0.1, 1e-5
 # Default warm-up and timed repetitions per config and task: enough for a stable median within a
 # few seconds per (task, config) on 2 cores.
 DEFAULT_REPS = {
-    "64": {"train": 5, "map": 10, "infer": 10},
+    "64": {"train": 5, "map": 10, "infer": 10, "train_fanogan": 2, "encode_fanogan": 5},
     "32": {"train": 10, "map": 20, "infer": 20},
-    "28": {"train": 20, "map": 40, "infer": 40},
+    "28": {"train": 20, "map": 40, "infer": 40, "train_fanogan": 2, "encode_fanogan": 10},
 }
 DEFAULT_WARMUP = 2
+# A WGAN-GP cycle takes seconds (64x64: about 16 s on a shared 2-core machine): one warm-up.
+TASK_WARMUP = {"train_fanogan": 1, "encode_fanogan": 1}
 
 
 class Generator(nn.Module):
@@ -217,7 +228,11 @@ STEP_FNS = {"train": train_step_fn, "map": map_step_fn, "infer": infer_step_fn}
 
 def measure(task, config, batch, warmup, reps, seed=1):
     """Times reps steps after warmup ones; returns (items/s from the median step, step times)."""
-    step = STEP_FNS[task](CONFIGS[config], batch, seed)
+    if task in FANOGAN_TASKS:
+        step = fanogan_ref.STEP_FNS[task](fanogan_ref.CONFIGS[config], batch, seed)
+        batch *= fanogan_ref.ITEMS_PER_BATCH[task]
+    else:
+        step = STEP_FNS[task](CONFIGS[config], batch, seed)
     for _ in range(warmup):
         step()
     times = []
@@ -234,18 +249,22 @@ def peak_rss_mb():
 
 
 def row(task, config, items_per_s, rss):
-    """One CSV row of the torch reference; GFLOP/s from the analytical count."""
-    gflops = flops(CONFIGS[config], task) * items_per_s / 1e9
-    return [task, config, "torch", f"{items_per_s:.2f}", "1.000", f"{gflops:.2f}", f"{rss:.0f}"]
+    """One CSV row of the torch reference; GFLOP/s from the analytical count (none for f-AnoGAN)."""
+    gflops = ""
+    if task not in FANOGAN_TASKS:
+        gflops = f"{flops(CONFIGS[config], task) * items_per_s / 1e9:.2f}"
+    return [task, config, "torch", f"{items_per_s:.2f}", "1.000", gflops, f"{rss:.0f}"]
 
 
 def run_one(args, task, config):
     """Measures one (task, config) in this process and returns its CSV row."""
     reps = args.reps or DEFAULT_REPS[config][task]
-    warmup = DEFAULT_WARMUP if args.warmup is None else args.warmup
+    warmup = TASK_WARMUP.get(task, DEFAULT_WARMUP) if args.warmup is None else args.warmup
     items, times = measure(task, config, args.batch, warmup, reps, args.seed)
+    steps = "cycles" if task == "train_fanogan" else "steps"
     print(
-        f"torch_ref: {task} {config}: {items:.2f} items/s, {items / args.batch:.3f} steps/s, "
+        f"torch_ref: {task} {config}: {items:.2f} items/s, {1 / statistics.median(times):.3f} "
+        f"{steps}/s, "
         f"median step {statistics.median(times) * 1e3:.1f} ms over {reps} reps "
         f"(min {min(times) * 1e3:.1f}, max {max(times) * 1e3:.1f})",
         file=sys.stderr,
@@ -286,15 +305,16 @@ def parse_list(value, allowed, what):
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--tasks", default=",".join(TASKS),
-                   type=lambda v: parse_list(v, TASKS, "task"), help="comma-separated tasks")
+    p.add_argument("--tasks", default=",".join(ALL_TASKS),
+                   type=lambda v: parse_list(v, ALL_TASKS, "task"), help="comma-separated tasks")
     p.add_argument("--configs", default="64,28",
                    type=lambda v: parse_list(v, list(CONFIGS), "config"),
                    help="comma-separated configs (image sizes): 64, 32, 28")
     p.add_argument("--reps", type=int, default=0,
                    help="timed repetitions per task (0: a default per config and task)")
     p.add_argument("--warmup", type=int, default=None,
-                   help=f"untimed warm-up repetitions (default {DEFAULT_WARMUP})")
+                   help=f"untimed warm-up repetitions (default {DEFAULT_WARMUP}; 1 for the "
+                        "f-AnoGAN tasks)")
     p.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
     p.add_argument("--batch", type=int, default=64, help="batch size")
     p.add_argument("--seed", type=int, default=1, help="seed of weights and synthetic data")
@@ -307,13 +327,24 @@ def parse_args(argv):
         p.error("--reps and --warmup must not be negative")
     if args.threads < 1 or args.batch < 1:
         p.error("--threads and --batch must be at least 1")
+    bad = [f"{t} {c}" for t in args.tasks if t in FANOGAN_TASKS for c in args.configs
+           if c not in fanogan_ref.CONFIGS]
+    if bad and len(args.tasks) * len(args.configs) == 1:
+        p.error(f"{bad[0]}: the f-AnoGAN tasks have configs {', '.join(fanogan_ref.CONFIGS)}")
     return args
 
 
 def main(argv):
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    jobs = [(t, c) for c in args.configs for t in args.tasks]
+    jobs = []
+    for c in args.configs:
+        for t in args.tasks:
+            if t in FANOGAN_TASKS and c not in fanogan_ref.CONFIGS:
+                print(f"torch_ref: {t} {c} skipped: the f-AnoGAN tasks have configs "
+                      f"{', '.join(fanogan_ref.CONFIGS)}", file=sys.stderr)
+                continue
+            jobs.append((t, c))
     if len(jobs) == 1:
         rows = [run_one(args, *jobs[0])]
     else:

@@ -32,8 +32,11 @@ type TrainConfig struct {
 	// Lambda is the weight λ of the gradient penalty (10).
 	Lambda float64 `json:"lambda"`
 	// Penalty sets the finite differences of the penalty's weight gradient
-	// (package penalty; the zero value is its default, Richardson's
-	// extrapolation).
+	// (package penalty). DefaultTrainConfig takes one central difference
+	// (Central): 2.5e-5 to 3.5e-5 relative error against PyTorch's
+	// create_graph gradient on this package's fixture, against 6e-6 for
+	// Richardson's extrapolation (the zero value), at two weight-gradient
+	// passes instead of four.
 	Penalty penalty.Options `json:"penalty"`
 	// Seed seeds the draws of z and of the interpolation weights α.
 	Seed uint64 `json:"seed"`
@@ -41,9 +44,9 @@ type TrainConfig struct {
 
 // DefaultTrainConfig returns the settings of the authors' code: Adam 1e-4
 // with β = (0, 0.9), batches of 64, five critic steps per generator step,
-// λ = 10.
+// λ = 10; the penalty's gradient by one central difference.
 func DefaultTrainConfig() TrainConfig {
-	return TrainConfig{LR: 1e-4, Beta1: 0, Beta2: 0.9, BatchSize: 64, Critic: 5, Lambda: 10, Seed: 1}
+	return TrainConfig{LR: 1e-4, Beta1: 0, Beta2: 0.9, BatchSize: 64, Critic: 5, Lambda: 10, Penalty: penalty.Options{Central: true}, Seed: 1}
 }
 
 func (c TrainConfig) validate() error {

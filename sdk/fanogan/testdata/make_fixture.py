@@ -7,10 +7,11 @@ Regenerate from the repository root with Debian's python3 (torch 1.13, CPU):
     /usr/bin/python3 sdk/fanogan/testdata/make_fixture.py
 
 The model is bench/fanogan_ref.py's (imported from there; its docstring has the architecture).
-Two cases, S = 28 and S = 64, both with width W = 2, latent Z = 8 and batch N = 3, so that the
-file stays small. Weights (PyTorch's default initialisation, then every BatchNorm and LayerNorm
+Two cases, S = 28 and S = 64, both with width W = 2, latent Z = 8 and batch N = 3, to keep the
+file small (about 3.9 MB, 3.1 MB of it the S = 64 case). Weights (PyTorch's default initialisation, then every BatchNorm and LayerNorm
 weight ~ U(0.5, 1.5), bias ~ N(0, 0.1), BN running mean ~ N(0, 0.1), running var ~ U(0.5, 1.5))
-and inputs are drawn as float32 values; the reference results are computed in float64 from those
+and inputs are drawn as float32 values (real on the grid k/128, k = -128..128, like 8-bit
+pixels; z, z_enc ~ N(0, 1), alpha ~ U(0, 1)); the reference results are computed in float64 from those
 exact values, and again in float32 (the "f32" part) so that a test can see the float32 noise
 floor. Every seed tried is checked for ReLU inputs within RELU_MARGIN (relative to the largest
 input of the same call) of the kink, where float32 and float64 could take different branches;
@@ -41,7 +42,8 @@ Layout: {"meta": {...}, "cases": [case, ...]}; every tensor is a record
              score_cycle [N] = mean_Z (E(x) - E(G(E(x))))^2, recon = G(E(x)), and also
              e_x_eval = E(x) and f_recon = f(recon)
   grads    {loss: [one record per parameter]}: loss_d_wass and gp (each alone) w.r.t. every D
-           parameter (the penalty through create_graph; D.output.bias gets 0 from it), loss_g
+           parameter (the penalty through create_graph; parameters that only shift D(x), such as
+           D.output.bias and the last block's conv2 and shortcut biases, get 0 from it), loss_g
            w.r.t. every G parameter, izif_loss, izi_loss and ziz_loss w.r.t. every E parameter;
            names "D.<param>", "G.<param>", "E.<param>"
   f32      the same computation in float32 from the same float32 weights and inputs:
