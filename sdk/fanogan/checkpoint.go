@@ -12,6 +12,12 @@ import (
 // Kind is the checkpoint kind of f-AnoGAN's files.
 const Kind = "fanogan"
 
+// The checkpoint name prefixes of the training records.
+const (
+	historyWGAN    = "history.wgan."
+	historyEncoder = "history.encoder."
+)
+
 // The stages a checkpoint was written in.
 const (
 	stageModel   = "model"   // Model.Save: the networks alone
@@ -41,6 +47,8 @@ func (m *Model) checkpoint(md meta) (*checkpoint.Checkpoint, error) {
 	m.G.AddTo(c)
 	m.D.AddTo(c)
 	m.E.AddTo(c)
+	m.WGANHistory.addTo(c, historyWGAN)
+	m.EncoderHistory.addTo(c, historyEncoder)
 	return c, nil
 }
 
@@ -133,6 +141,12 @@ func load(path, stage string) (*Model, *checkpoint.Checkpoint, meta, error) {
 		if err := s.RestoreFrom(c); err != nil {
 			return nil, nil, md, fmt.Errorf("fanogan: %q: %w", path, err)
 		}
+	}
+	if m.WGANHistory, err = restoreHistory(c, historyWGAN); err != nil {
+		return nil, nil, md, fmt.Errorf("fanogan: %q: %w", path, err)
+	}
+	if m.EncoderHistory, err = restoreHistory(c, historyEncoder); err != nil {
+		return nil, nil, md, fmt.Errorf("fanogan: %q: %w", path, err)
 	}
 	return m, c, md, nil
 }

@@ -50,6 +50,19 @@ func stopAt(dir, stage string, at int, cancel context.CancelFunc) detector.FitOp
 
 func sameNets(t *testing.T, a, b *Model) {
 	t.Helper()
+	for _, h := range []struct {
+		name string
+		a, b History
+	}{{"WGAN-GP", a.WGANHistory, b.WGANHistory}, {"encoder", a.EncoderHistory, b.EncoderHistory}} {
+		if h.a.Steps != h.b.Steps || len(h.a.Losses) != len(h.b.Losses) || h.a.Steps == 0 {
+			t.Fatalf("%s history: %d steps and %d losses, want %d and %d", h.name, h.a.Steps, len(h.a.Losses), h.b.Steps, len(h.b.Losses))
+		}
+		for name, c := range h.b.Losses {
+			if !slices.Equal(c.Value, h.a.Losses[name].Value) || !slices.Equal(c.Step, h.a.Losses[name].Step) {
+				t.Fatalf("%s history of %s differs", h.name, name)
+			}
+		}
+	}
 	for _, p := range []struct {
 		name string
 		a, b *params.Set
@@ -141,5 +154,29 @@ func TestSaveLoad(t *testing.T) {
 	}
 	if _, _, err := ResumeTrainer(path, Config{}); err == nil {
 		t.Fatal("a model file was resumed as a WGAN-GP checkpoint")
+	}
+}
+
+// TestHistory: the WGAN-GP record has a value of every loss per critic
+// step and loss_g at every fifth; its table and figure are made, and an
+// unknown loss is an error.
+func TestHistory(t *testing.T) {
+	m, err := detector.Fit(context.Background(), Method, tinySettings(), tinyData(t), detector.FitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := m.Detector.(*Detector).Model.WGANHistory
+	if h.Steps != 10 || len(h.Losses["loss_d"].Value) != 10 || !slices.Equal(h.Losses["loss_g"].Step, []int{5, 10}) {
+		t.Fatalf("history: %d steps, loss_d %v, loss_g at %v", h.Steps, h.Losses["loss_d"].Value, h.Losses["loss_g"].Step)
+	}
+	df := h.Table()
+	if df.Nrow() != 10 || df.Ncol() != 5 {
+		t.Fatalf("table %dx%d: %v", df.Nrow(), df.Ncol(), df.Names())
+	}
+	if _, err := h.Figure("WGAN-GP", 3, "loss_d", "wasserstein"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Figure("x", 1, "nope"); err == nil {
+		t.Fatal("an unknown loss gave a figure")
 	}
 }

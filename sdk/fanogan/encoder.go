@@ -216,5 +216,7 @@ func (t *EncoderTrainer) Step(batch []float32, n int) (map[string]float64, error
 	if err := t.Opt.Update(t.Model.E.Values(), t.gv); err != nil {
 		return nil, err
 	}
-	return map[string]float64{"loss_e": loss}, nil
+	out := map[string]float64{"loss_e": loss}
+	t.Model.EncoderHistory.add(out)
+	return out, nil
 }

@@ -108,6 +108,9 @@ func (c Config) String() string {
 type Model struct {
 	Config  Config
 	G, D, E params.Set
+	// WGANHistory and EncoderHistory are the training records of the two
+	// stages.
+	WGANHistory, EncoderHistory History
 }
 
 // LNEps and BNEps are the epsilons of the critic's LayerNorm and of the
