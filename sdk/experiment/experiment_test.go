@@ -129,6 +129,13 @@ func TestRunPixelLevelAndReuse(t *testing.T) {
 	if _, err := rep2.Runs[0].MapFigure(2); err != nil {
 		t.Error(err)
 	}
+	if _, err := experiment.ResidualsBeside([]*experiment.MethodRun{rep2.Runs[0], rep2.Runs[0]}, 3); err != nil {
+		t.Error(err)
+	}
+	// The seeds draw different test patches.
+	if _, err := experiment.ResidualsBeside(rep2.Runs, 3); err == nil {
+		t.Error("runs of different test samples were shown side by side")
+	}
 }
 
 func TestNames(t *testing.T) {

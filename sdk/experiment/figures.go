@@ -116,3 +116,69 @@ func short(id string) string {
 	}
 	return id
 }
+
+// ResidualsBeside shows the same n test samples (anomalous first, in the
+// order of the first run) scored by every run: the image, then each run's
+// reconstruction and anomaly map (|x - x̂|, one grey scale per run, scaled
+// to its largest value over the shown samples). Runs without maps are left
+// out; it is an error if fewer than one has them or the runs scored
+// different samples.
+func ResidualsBeside(runs []*MethodRun, n int) (*figures.Figure, error) {
+	var with []*MethodRun
+	for _, r := range runs {
+		if len(r.Test) > 0 && r.Test[0].Residual != nil {
+			with = append(with, r)
+		}
+	}
+	if len(with) == 0 {
+		return nil, fmt.Errorf("experiment: no run has anomaly maps")
+	}
+	order := make([]int, len(with[0].Test))
+	for i := range order {
+		order[i] = i
+	}
+	first := with[0].Test
+	slices.SortStableFunc(order, func(a, b int) int { return first[b].Label - first[a].Label })
+	order = order[:min(n, len(order))]
+	byID := make([]map[string]int, len(with))
+	top := make([]float32, len(with))
+	for k, r := range with {
+		byID[k] = map[string]int{}
+		for i, res := range r.Test {
+			byID[k][res.ID] = i
+		}
+		for _, i := range order {
+			j, ok := byID[k][first[i].ID]
+			if !ok {
+				return nil, fmt.Errorf("experiment: %s did not score %s", r.Method, first[i].ID)
+			}
+			top[k] = max(top[k], slices.Max(r.Test[j].Residual.Pix))
+		}
+	}
+	var ims []*data.Image
+	var titles []string
+	for _, i := range order {
+		q := first[i]
+		ims, titles = append(ims, q.Query), append(titles, fmt.Sprintf("%s (label %d)", short(q.ID), q.Label))
+		for k, r := range with {
+			res := r.Test[byID[k][q.ID]]
+			name := rowWithMap(r)
+			recon := res.Recon
+			if recon == nil {
+				recon = data.NewImage(res.Residual.H, res.Residual.W)
+			}
+			ims, titles = append(ims, recon, scaled(res.Residual, top[k])), append(titles, name+" x̂", name+" |x − x̂|")
+		}
+	}
+	return figures.ImageGrid(ims, 1+2*len(with), titles)
+}
+
+// rowWithMap names the row whose map a run's residuals are.
+func rowWithMap(r *MethodRun) string {
+	for _, row := range r.Model.Detector.Rows() {
+		if row.Map {
+			return row.Name
+		}
+	}
+	return r.Method
+}
