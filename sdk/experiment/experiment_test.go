@@ -45,7 +45,7 @@ func (o *oracle) Score(_ context.Context, ss []data.Sample) ([]score.Result, err
 				v += float64(m)
 			}
 		}
-		out[i] = score.Result{ID: s.ID, Label: s.Label, Residual: mp, Mask: s.Mask, Scores: map[string]float64{"O": v}}
+		out[i] = score.Result{ID: s.ID, Label: s.Label, Residual: mp, Query: s.Image, Mask: s.Mask, Scores: map[string]float64{"O": v}}
 	}
 	return out, nil
 }
