@@ -326,3 +326,29 @@ func FashionMNIST(k int) (string, bool) {
 	}
 	return "", false
 }
+
+// Speed returns, per row of a results table (experiment.Report.Results),
+// the method, its fitting time, the milliseconds it takes to score one
+// image and how many times faster than the slowest row it scores: the
+// one-pass encoder of f-AnoGAN against AnoGAN's iterative mapping.
+func Speed(results dataframe.DataFrame) dataframe.DataFrame {
+	methods := results.Col("method").Records()
+	fit := results.Col("fit_s").Float()
+	rate := results.Col("images_per_s").Float()
+	slowest := math.Inf(1)
+	for _, r := range rate {
+		if r > 0 {
+			slowest = min(slowest, r)
+		}
+	}
+	ms, times := make([]float64, len(rate)), make([]float64, len(rate))
+	for i, r := range rate {
+		ms[i], times[i] = 1000/r, r/slowest
+	}
+	return dataframe.New(
+		series.New(methods, series.String, "method"),
+		series.New(fit, series.Float, "fit_s"),
+		series.New(ms, series.Float, "ms_per_image"),
+		series.New(times, series.Float, "times_faster"),
+	)
+}

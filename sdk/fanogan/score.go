@@ -3,6 +3,7 @@ package fanogan
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -175,3 +176,32 @@ func (s *Scorer) Score(ctx context.Context, samples []data.Sample) ([]score.Resu
 // Anomaly is f-AnoGAN's anomaly score A(x) = A_R(x) + κ·A_D(x) (Schlegl et
 // al. 2019, Eq. 8), the izi_f loss of one image.
 func Anomaly(r, d, kappa float64) float64 { return r + kappa*d }
+
+// Generate returns n images G(z), z ~ N(0, I) drawn with seed, G in eval
+// mode: what the generator has learnt.
+func (m *Model) Generate(n int, seed uint64) ([]*data.Image, error) {
+	if n <= 0 || n > 4096 {
+		return nil, fmt.Errorf("fanogan: %d images asked for (1 to 4096)", n)
+	}
+	s, zl := m.Config.Size, m.Config.Latent
+	g := gorgonia.NewGraph()
+	z := make([]float32, n*zl)
+	SampleZ(rand.New(rand.NewPCG(seed, 0x9b05688c2b3e6c1f)), z)
+	zn := gorgonia.NodeFromAny(g, tensor.New(tensor.WithShape(n, zl), tensor.WithBacking(z)), gorgonia.WithName("z"))
+	x, err := m.Generator(zn, m.G.Nodes(g), false, noGradAll)
+	if err != nil {
+		return nil, err
+	}
+	vm := gorgonia.NewTapeMachine(g)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		return nil, fmt.Errorf("fanogan: %w", err)
+	}
+	v := f32s(x.Value())
+	out := make([]*data.Image, n)
+	for i := range out {
+		out[i] = data.NewImage(s, s)
+		copy(out[i].Pix, v[i*s*s:(i+1)*s*s])
+	}
+	return out, nil
+}
