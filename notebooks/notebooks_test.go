@@ -22,6 +22,7 @@ import (
 	"github.com/anogo/anogo/sdk/dcgan"
 	"github.com/anogo/anogo/sdk/display"
 	"github.com/anogo/anogo/sdk/experiment"
+	"github.com/anogo/anogo/sdk/fanogan"
 	"github.com/anogo/anogo/sdk/mapper"
 	"github.com/anogo/anogo/sdk/score"
 	"github.com/anogo/anogo/sdk/train"
@@ -449,5 +450,55 @@ func TestCompare(t *testing.T) {
 	}
 	if !again.Runs[0].Reused || !again.Runs[1].Reused {
 		t.Error("the second run fitted the models again")
+	}
+}
+
+// TestFanogan makes the calls of notebooks/310_fanogan.ipynb with tiny
+// settings: AnoGAN and f-AnoGAN on the same patches, the speed table, the
+// residuals side by side, the scans' maps, the WGAN-GP's curves and
+// samples.
+func TestFanogan(t *testing.T) {
+	t.Setenv(notebooks.SettingEnv, "small")
+	cfg, err := notebooks.Compare("phantom:train=12,val=4,test=24", "anogan", "fanogan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Out = t.TempDir()
+	cfg.Data.TestPerClass, cfg.Data.Scans = 8, 1
+	cfg.Set = map[string][]string{
+		"anogan":  {"Steps=4", "mapping.Steps=3", "train.batch_size=16"},
+		"fanogan": {"steps=10", "encoder_steps=4", "model.width=2", "train.batch_size=8", "encoder.batch_size=8"},
+	}
+	rep, err := experiment.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rep.Results.Col("method").Records(); !slices.Equal(got, []string{"AnoGAN", "GAN_R", "P_D", "f-AnoGAN", "f-AnoGAN_z"}) {
+		t.Errorf("rows %v", got)
+	}
+	sp := notebooks.Speed(rep.Results)
+	if sp.Nrow() != 5 || sp.Col("times_faster").Max() < 1 {
+		t.Errorf("speed table %v", sp)
+	}
+	if _, err := experiment.ResidualsBeside(rep.Runs, 6); err != nil {
+		t.Error(err)
+	}
+	found := false
+	for _, r := range rep.Runs {
+		if _, err := r.MapFigure(2); err != nil {
+			t.Error(err)
+		}
+		if d, ok := r.Model.Detector.(*fanogan.Detector); ok {
+			found = true
+			if _, err := d.LossFigure("wgan", 20); err != nil {
+				t.Error(err)
+			}
+			if _, err := d.SampleFigure(16, 8, 1); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	if !found {
+		t.Error("no f-AnoGAN run")
 	}
 }
