@@ -268,13 +268,14 @@ func BenchmarkLargeConvs(b *testing.B) {
 // execFlops is the number of floating-point operations that the products of
 // a kernel on g execute: the direct convolution's (g.flops) for the im2col
 // and sub-pixel kernels, 36 products of cout × cin × tiles for the Winograd
-// ones, forward, data and filter alike (their transforms not counted).
+// ones (cin = c for a stride-1 convolution, 4c for a stride-2 one),
+// forward, data and filter alike (their transforms not counted).
 func execFlops(g *geom) float64 {
 	if !useWinograd(g) {
 		return g.flops()
 	}
 	tiles := float64(g.n * ((g.ho + 3) / 4) * ((g.wo + 3) / 4))
-	return 2 * 36 * float64(g.co) * float64(4*g.c) * tiles
+	return 2 * 36 * float64(g.co) * float64(winoCin(g)) * tiles
 }
 
 func medianOf(v []float64) float64 {

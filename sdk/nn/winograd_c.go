@@ -4,8 +4,9 @@ package nn
 #cgo CFLAGS: -O3
 
 // Winograd F(4×4, 3×3) transforms (Lavin & Gray 2016, "Fast algorithms for
-// convolutional neural networks", Sec. 4.2, points 0, ±1, ±2, ∞) for the
-// stride-1, pad-1 3×3 correlation that a stride-2 convolution becomes after
+// convolutional neural networks", Sec. 4.2, points 0, ±1, ±2, ∞) for
+// stride-1, pad-1 3×3 correlations: a plain 3×3 convolution of stride 1 and
+// padding 1, or the correlation that a stride-2 convolution becomes after
 // space-to-depth (see winograd.go). A 6×6 input tile d and a 3×3 kernel g
 // give the 4×4 output tile Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A.
 //
@@ -209,12 +210,14 @@ static void anogo_wino_set_avx2(int on) {
 	anogo_wino_avx2 = on ? __builtin_cpu_supports("avx2") : 0;
 }
 
-// anogo_wino_weights builds the 3×3 kernels of the space-to-depth form of
-// the stride-2 convolution w [co, c, k, k] with padding pad (see
-// winograd.go) and stores their transforms G g Gᵀ as 36 matrices of
-// rows × cols: forward, rows o < co, cols cc < 4c, kernel (o, cc); transposed
-// (the data gradient), rows cc, cols o, the kernel turned by 180°. It does
-// rows [r0, r1), 8 columns at a time.
+// anogo_wino_weights builds the 3×3 kernels of the correlation of w
+// [co, c, k, k] with padding pad and stores their transforms G g Gᵀ as 36
+// matrices of rows × cols. With s2d set, w is a stride-2 convolution and the
+// kernels are those of its space-to-depth form, cin = 4c of them per output
+// channel (see winograd.go); otherwise w is a stride-1 3×3 convolution with
+// padding 1, whose kernels are w's own, cin = c. Forward: rows o < co, cols
+// cc < cin, kernel (o, cc); transposed (the data gradient): rows cc, cols o,
+// the kernel turned by 180°. It does rows [r0, r1), 8 columns at a time.
 #define ANOGO_G(g0, g1, g2, r0, r1, r2, r3, r4, r5) do { \
 	r0 = g0 / 4.0f; \
 	r1 = -(g0 + g1 + g2) / 6.0f; \
@@ -225,8 +228,8 @@ static void anogo_wino_set_avx2(int on) {
 } while (0)
 
 static inline __attribute__((always_inline)) void anogo_wino_weights_body(const float *w, int co, int c, int k, int pad,
-		int transposed, float *U, int r0, int r1) {
-	long cc4 = 4L * c, plane = (long)co * cc4;
+		int s2d, int transposed, float *U, int r0, int r1) {
+	long cc4 = s2d ? 4L * c : (long)c, plane = (long)co * cc4;
 	int cols = transposed ? co : (int)cc4;
 	for (int r = r0; r < r1; r++) {
 		for (int q0 = 0; q0 < cols; q0 += 8) {
@@ -240,10 +243,11 @@ static inline __attribute__((always_inline)) void anogo_wino_weights_body(const 
 					continue;
 				}
 				if (transposed) { cc = r; o = q0 + l; } else { o = r; cc = q0 + l; }
-				int ci = cc >> 2, p = (cc >> 1) & 1, q = cc & 1;
+				int ci = cc, p = 0, q = 0;
+				if (s2d) { ci = cc >> 2; p = (cc >> 1) & 1; q = cc & 1; }
 				for (int a = 0; a < 3; a++) {
 					for (int b = 0; b < 3; b++) {
-						int u = 2 * (a - 1) + p + pad, v = 2 * (b - 1) + q + pad;
+						int u = s2d ? 2 * (a - 1) + p + pad : a, v = s2d ? 2 * (b - 1) + q + pad : b;
 						float val = (u >= 0 && u < k && v >= 0 && v < k) ? w[(((long)o * c + ci) * k + u) * k + v] : 0.0f;
 						int e = transposed ? (2 - a) * 3 + (2 - b) : a * 3 + b;
 						gf[e * 8 + l] = val;
@@ -271,17 +275,17 @@ static inline __attribute__((always_inline)) void anogo_wino_weights_body(const 
 	}
 }
 
-#define ANOGO_W_ARGS const float *w, int co, int c, int k, int pad, int transposed, float *U, int r0, int r1
+#define ANOGO_W_ARGS const float *w, int co, int c, int k, int pad, int s2d, int transposed, float *U, int r0, int r1
 
 __attribute__((target("avx2"))) static void anogo_wino_weights_avx2(ANOGO_W_ARGS) {
-	anogo_wino_weights_body(w, co, c, k, pad, transposed, U, r0, r1);
+	anogo_wino_weights_body(w, co, c, k, pad, s2d, transposed, U, r0, r1);
 }
 static void anogo_wino_weights_base(ANOGO_W_ARGS) {
-	anogo_wino_weights_body(w, co, c, k, pad, transposed, U, r0, r1);
+	anogo_wino_weights_body(w, co, c, k, pad, s2d, transposed, U, r0, r1);
 }
 static void anogo_wino_weights(ANOGO_W_ARGS) {
-	if (anogo_wino_avx2) anogo_wino_weights_avx2(w, co, c, k, pad, transposed, U, r0, r1);
-	else anogo_wino_weights_base(w, co, c, k, pad, transposed, U, r0, r1);
+	if (anogo_wino_avx2) anogo_wino_weights_avx2(w, co, c, k, pad, s2d, transposed, U, r0, r1);
+	else anogo_wino_weights_base(w, co, c, k, pad, s2d, transposed, U, r0, r1);
 }
 // Weight gradient. With Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A per tile, the
 // gradient of a kernel g is Σ over tiles of Gᵀ[(A dY Aᵀ) ⊙ (Bᵀ d B)]G: the
@@ -357,13 +361,13 @@ static inline __attribute__((always_inline)) void anogo_wino_gout_body(const flo
 	}
 }
 
-// anogo_wino_wgrad takes the summed products Mg (36 matrices co × 4c, rows
-// [r0, r1)) back through Gᵀ·G to 3×3 kernels and writes their existing
-// taps into gw [co, c, k, k] (every tap of w is one tap of exactly one
-// kernel, see anogo_wino_weights).
+// anogo_wino_wgrad takes the summed products Mg (36 matrices co × cin,
+// rows [r0, r1)) back through Gᵀ·G to 3×3 kernels and writes their
+// existing taps into gw [co, c, k, k] (every tap of w is one tap of exactly
+// one kernel, see anogo_wino_weights; without s2d the kernels are w's).
 static inline __attribute__((always_inline)) void anogo_wino_wgrad_body(const float *Mg, int co, int c, int k, int pad,
-		float *gw, int r0, int r1) {
-	long cc4 = 4L * c, plane = (long)co * cc4;
+		int s2d, float *gw, int r0, int r1) {
+	long cc4 = s2d ? 4L * c : (long)c, plane = (long)co * cc4;
 	for (int o = r0; o < r1; o++) {
 		for (int q0 = 0; q0 < cc4; q0 += 8) {
 			int nl = cc4 - q0 < 8 ? (int)(cc4 - q0) : 8;
@@ -386,6 +390,13 @@ static inline __attribute__((always_inline)) void anogo_wino_wgrad_body(const fl
 					h[3 * a], h[3 * a + 1], h[3 * a + 2]);
 			}
 			const float *hf = (const float *)h;
+			if (!s2d) {
+				for (int l = 0; l < nl; l++) {
+					float *dst = gw + ((long)o * c + q0 + l) * 9;
+					for (int e = 0; e < 9; e++) dst[e] = hf[e * 8 + l];
+				}
+				continue;
+			}
 			for (int l = 0; l < nl; l++) {
 				int cc = q0 + l, ci = cc >> 2, p = (cc >> 1) & 1, q = cc & 1;
 				for (int a = 0; a < 3; a++) {
@@ -402,7 +413,7 @@ static inline __attribute__((always_inline)) void anogo_wino_wgrad_body(const fl
 }
 
 #define ANOGO_GOUT_ARGS const float *gy, long sstride, int nb, int c0, int c1, int hh, int ww, float *G, long ldg, long xs
-#define ANOGO_WGRAD_ARGS const float *Mg, int co, int c, int k, int pad, float *gw, int r0, int r1
+#define ANOGO_WGRAD_ARGS const float *Mg, int co, int c, int k, int pad, int s2d, float *gw, int r0, int r1
 
 __attribute__((target("avx2"))) static void anogo_wino_gout_avx2(ANOGO_GOUT_ARGS) {
 	anogo_wino_gout_body(gy, sstride, nb, c0, c1, hh, ww, G, ldg, xs);
@@ -416,14 +427,14 @@ static void anogo_wino_gout(ANOGO_GOUT_ARGS) {
 }
 
 __attribute__((target("avx2"))) static void anogo_wino_wgrad_avx2(ANOGO_WGRAD_ARGS) {
-	anogo_wino_wgrad_body(Mg, co, c, k, pad, gw, r0, r1);
+	anogo_wino_wgrad_body(Mg, co, c, k, pad, s2d, gw, r0, r1);
 }
 static void anogo_wino_wgrad_base(ANOGO_WGRAD_ARGS) {
-	anogo_wino_wgrad_body(Mg, co, c, k, pad, gw, r0, r1);
+	anogo_wino_wgrad_body(Mg, co, c, k, pad, s2d, gw, r0, r1);
 }
 static void anogo_wino_wgrad(ANOGO_WGRAD_ARGS) {
-	if (anogo_wino_avx2) anogo_wino_wgrad_avx2(Mg, co, c, k, pad, gw, r0, r1);
-	else anogo_wino_wgrad_base(Mg, co, c, k, pad, gw, r0, r1);
+	if (anogo_wino_avx2) anogo_wino_wgrad_avx2(Mg, co, c, k, pad, s2d, gw, r0, r1);
+	else anogo_wino_wgrad_base(Mg, co, c, k, pad, s2d, gw, r0, r1);
 }
 */
 import "C"
@@ -457,11 +468,11 @@ func winoOut(p *winoPlanes, m []float32, ldm, xs, nb, c0, c1 int, y []float32) {
 func winoWeights(g *geom, w []float32, transposed bool, u []float32) {
 	rows := g.co
 	if transposed {
-		rows = 4 * g.c
+		rows = winoCin(g)
 	}
 	parallelRange(rows, 1, func(r0, r1 int) {
-		C.anogo_wino_weights(fptr(w), C.int(g.co), C.int(g.c), C.int(g.k), C.int(g.p), cbool(transposed), fptr(u),
-			C.int(r0), C.int(r1))
+		C.anogo_wino_weights(fptr(w), C.int(g.co), C.int(g.c), C.int(g.k), C.int(g.p), cbool(g.s == 2), cbool(transposed),
+			fptr(u), C.int(r0), C.int(r1))
 	})
 }
 
@@ -472,5 +483,5 @@ func winoGout(p *winoPlanes, gy []float32, nb, c0, c1 int, g []float32, ldg, xs 
 }
 
 func winoWgrad(g *geom, mg, gw []float32, r0, r1 int) {
-	C.anogo_wino_wgrad(fptr(mg), C.int(g.co), C.int(g.c), C.int(g.k), C.int(g.p), fptr(gw), C.int(r0), C.int(r1))
+	C.anogo_wino_wgrad(fptr(mg), C.int(g.co), C.int(g.c), C.int(g.k), C.int(g.p), cbool(g.s == 2), fptr(gw), C.int(r0), C.int(r1))
 }

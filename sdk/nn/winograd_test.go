@@ -147,11 +147,13 @@ func TestWinogradCache(t *testing.T) {
 }
 
 // TestWinogradBaselineSameAsAVX2 checks that the baseline transforms give
-// the same floats as the AVX2 ones (where the processor has AVX2).
+// the same floats as the AVX2 ones (where the processor has AVX2), for the
+// stride-2 geometries and the stride-1 ones (the Winograd kernels called
+// directly, as some of winoGeoms1 do not take the path).
 func TestWinogradBaselineSameAsAVX2(t *testing.T) {
 	defer winoSetAVX2(true)
 	rng := rand.New(rand.NewPCG(45, 46))
-	for gi, g := range winoGeoms() {
+	for gi, g := range append(winoGeoms(), winoGeoms1()...) {
 		x := randn(rng, g.n*g.inSize())
 		w := randn(rng, g.co*g.rows())
 		gy := randn(rng, g.n*g.outSize())
@@ -159,9 +161,9 @@ func TestWinogradBaselineSameAsAVX2(t *testing.T) {
 		for i, on := range []bool{true, false} {
 			winoSetAVX2(on)
 			y[i], gx[i], gw[i] = make([]float32, len(gy)), make([]float32, len(x)), make([]float32, len(w))
-			convForward(&g, x, w, y[i])
-			convBackwardData(&g, gy, w, gx[i])
-			convBackwardFilter(&g, x, gy, gw[i])
+			winoForward(&g, x, w, y[i])
+			winoData(&g, gy, w, gx[i])
+			winoFilter(&g, x, gy, gw[i])
 		}
 		if !slices.Equal(gw[0], gw[1]) {
 			t.Errorf("geometry %d %+v: weight gradient: the two versions differ", gi, g)
