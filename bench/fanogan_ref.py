@@ -22,7 +22,7 @@ latent size Z (the paper: W = 64, Z = 128).
     conv1, conv2: 3x3, padding 1 (conv1 without bias); shortcut: 1x1 with bias. In G conv1 maps
     C_in -> C_out; in D and E conv1 keeps C_in channels and conv2 maps C_in -> C_out.
 
-Benchmark tasks (bench/torch_ref.py runs them; configs "64": S=64, W=16, Z=128 and "28": S=28,
+Benchmark tasks (bench/torch_ref.py runs them; configs "64": S=64, W=32, Z=128 and "28": S=28,
 W=32, Z=128):
     train_fanogan   one WGAN-GP cycle: 5 critic steps, each on a fresh real batch with
                     L_D = mean D(G(z)) - mean D(x) + lambda * gradient penalty (create_graph),
@@ -65,7 +65,7 @@ class Config:
 
 
 # The benchmarked configurations, named by image size.
-CONFIGS = {"64": Config(64, 16, 128), "28": Config(28, 32, 128)}
+CONFIGS = {"64": Config(64, 32, 128), "28": Config(28, 32, 128)}
 
 
 def relu(x):

@@ -280,8 +280,8 @@ func TestWinogradStride1Graph(t *testing.T) {
 // channels on 3×3 to 6×6 planes) take the Winograd path and are checked
 // against PyTorch, with the same tolerance.
 func TestFAnoGANFixtureWinograd(t *testing.T) {
-	defer func(v int) { winogradMinC = v }(winogradMinC)
-	winogradMinC = 1
+	defer func(v, v1 int) { winogradMinC, winogradMinC1 = v, v1 }(winogradMinC, winogradMinC1)
+	winogradMinC, winogradMinC1 = 1, 1
 	const tol = 1e-5
 	n := 0
 	for _, c := range loadFixtureFile(t, "testdata/fixture_fanogan.json", "make_fixture_fanogan.py") {

@@ -23,10 +23,10 @@ const (
 )
 
 // fanoganConfigs are the benchmarked f-AnoGAN models: the authors' 64x64
-// networks at width 16 (a quarter of theirs, so that a cycle takes seconds)
-// and the 28x28 ones at width 32, both with z of 128 values.
+// networks at width 32 (half of theirs, so that a cycle takes about a
+// minute) and the 28x28 ones at width 32, both with z of 128 values.
 var fanoganConfigs = map[string]fanogan.Config{
-	"64": {Size: 64, Width: 16, Latent: 128},
+	"64": {Size: 64, Width: 32, Latent: 128},
 	"32": {Size: 32, Width: 32, Latent: 128},
 	"28": {Size: 28, Width: 32, Latent: 128},
 }
