@@ -260,7 +260,7 @@ class FanoganModelTest(unittest.TestCase):
             for t in fr.TASKS:
                 self.assertIn(t, run.SCHEDULE[c], (c, t))
                 self.assertIn(t, torch_ref.DEFAULT_REPS[c], (c, t))
-        self.assertEqual((fr.CONFIGS["64"].width, fr.CONFIGS["64"].latent), (16, 128))
+        self.assertEqual((fr.CONFIGS["64"].width, fr.CONFIGS["64"].latent), (32, 128))
         self.assertEqual((fr.CONFIGS["28"].width, fr.CONFIGS["28"].latent), (32, 128))
 
 
