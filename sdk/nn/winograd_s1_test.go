@@ -158,16 +158,18 @@ func TestWinogradStride1Geometries(t *testing.T) {
 		want bool
 	}{
 		{withOut(geom{n: 16, c: 64, h: 32, w: 32, co: 64, k: 3, s: 1, p: 1}), true},
-		{withOut(geom{n: 1, c: 16, h: 7, w: 7, co: 16, k: 3, s: 1, p: 1}), true},
-		{withOut(geom{n: 1, c: 16, h: 3, w: 3, co: 16, k: 3, s: 1, p: 1}), true},
-		{withOut(geom{n: 1, c: 16, h: 4, w: 4, co: 16, k: 3, s: 1, p: 1}), true},
-		{withOut(geom{n: 1, c: 16, h: 6, w: 9, co: 16, k: 3, s: 1, p: 1}), true},
+		{withOut(geom{n: 1, c: 32, h: 7, w: 7, co: 32, k: 3, s: 1, p: 1}), true},
+		{withOut(geom{n: 1, c: 32, h: 3, w: 3, co: 32, k: 3, s: 1, p: 1}), true},
+		{withOut(geom{n: 1, c: 32, h: 4, w: 4, co: 32, k: 3, s: 1, p: 1}), true},
+		{withOut(geom{n: 1, c: 32, h: 6, w: 9, co: 32, k: 3, s: 1, p: 1}), true},
 		{withOut(geom{n: 64, c: 512, h: 28, w: 28, co: 512, k: 3, s: 1, p: 1}), true},
-		{withOut(geom{n: 1, c: 16, h: 1, w: 1, co: 16, k: 3, s: 1, p: 1}), false},   // tiles mostly padding
-		{withOut(geom{n: 1, c: 16, h: 2, w: 2, co: 16, k: 3, s: 1, p: 1}), false},   // tiles mostly padding
+		{withOut(geom{n: 1, c: 32, h: 1, w: 1, co: 32, k: 3, s: 1, p: 1}), false},   // tiles mostly padding
+		{withOut(geom{n: 1, c: 32, h: 2, w: 2, co: 32, k: 3, s: 1, p: 1}), false},   // tiles mostly padding
 		{withOut(geom{n: 1, c: 64, h: 5, w: 5, co: 64, k: 3, s: 1, p: 1}), false},   // tiles mostly padding
 		{withOut(geom{n: 1, c: 64, h: 1, w: 64, co: 64, k: 3, s: 1, p: 1}), false},  // one row
 		{withOut(geom{n: 1, c: 15, h: 32, w: 32, co: 64, k: 3, s: 1, p: 1}), false}, // too few channels
+		{withOut(geom{n: 1, c: 16, h: 32, w: 32, co: 64, k: 3, s: 1, p: 1}), false}, // below winogradMinC1
+		{withOut(geom{n: 1, c: 64, h: 32, w: 32, co: 31, k: 3, s: 1, p: 1}), false}, // below winogradMinC1
 		{withOut(geom{n: 1, c: 64, h: 32, w: 32, co: 3, k: 3, s: 1, p: 1}), false},  // too few channels
 		{withOut(geom{n: 1, c: 64, h: 32, w: 32, co: 64, k: 3, s: 1, p: 0}), false}, // no padding
 		{withOut(geom{n: 1, c: 64, h: 32, w: 32, co: 64, k: 3, s: 1, p: 2}), false}, // padding 2
@@ -233,6 +235,8 @@ func TestWinogradStride1Cache(t *testing.T) {
 // once on the Winograd path and once on the im2col path, and compares the
 // output and both gradients.
 func TestWinogradStride1Graph(t *testing.T) {
+	defer func(v int) { winogradMinC1 = v }(winogradMinC1)
+	winogradMinC1 = 16
 	for _, s := range []struct{ n, c, co, h int }{{4, 16, 32, 14}, {2, 33, 16, 7}} {
 		g := gorgonia.NewGraph()
 		rng := rand.New(rand.NewPCG(55, uint64(s.h)))
