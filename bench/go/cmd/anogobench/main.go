@@ -62,7 +62,7 @@ var (
 // mapimg (mapimg.go), which is run only when asked for.
 var (
 	tasks    = []string{"train", "map", "infer"}
-	allTasks = []string{"train", "map", "infer", "mapimg", taskTrainFanogan, taskEncodeFanogan}
+	allTasks = []string{"train", "map", "infer", "mapimg", taskTrainFanogan, taskEncodeFanogan, taskMapFanogan}
 )
 
 // configs are the benchmarked models, named by image size (bench/dcgan_shapes.py).
@@ -149,7 +149,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("anogobench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	taskList := fs.String("tasks", strings.Join(tasks, ","), "comma-separated tasks: train, map, infer, mapimg, train_fanogan, encode_fanogan")
+	taskList := fs.String("tasks", strings.Join(tasks, ","), "comma-separated tasks: train, map, infer, mapimg, train_fanogan, encode_fanogan, mapimg_fanogan")
 	configList := fs.String("configs", "64,28", "comma-separated configs (image sizes): 64, 32, 28")
 	reps := fs.Int("reps", 0, "timed repetitions per task (0: a default per config and task)")
 	warmup := fs.Int("warmup", 2, "untimed warm-up repetitions")
@@ -284,6 +284,8 @@ func measure(o options, task, config string, stderr io.Writer) ([]string, error)
 		items = fanoganItems(task, o.batch)
 	case taskEncodeFanogan:
 		times, cpu, err = timeEncodeFanogan(fcfg, o.batch, o.warmup, reps, o.seed)
+	case taskMapFanogan:
+		times, cpu, err = timeMapFanogan(fcfg, o.batch, o.warmup, reps, o.seed)
 	case "train":
 		times, cpu, err = timeTrain(cfg, o.batch, o.warmup, reps, o.seed)
 	case "map":
