@@ -104,19 +104,7 @@ func (t *EncoderTrainer) build() error {
 	if t.loss == ZIZ {
 		t.in = gorgonia.NewMatrix(g, tensor.Float32, gorgonia.WithShape(n, m.Config.Latent), gorgonia.WithName("z"))
 		t.inT = tensor.New(tensor.WithShape(n, m.Config.Latent), tensor.Of(tensor.Float32))
-		x, err := m.Generator(t.in, gp, false, noGradAll)
-		if err != nil {
-			return err
-		}
-		ez, err := m.Encoder(x, ep, true, nn.NoInputGrad)
-		if err != nil {
-			return err
-		}
-		r, err := nn.SquaredDiffMean(ez, t.in, nn.NoParamGrad)
-		if err != nil {
-			return err
-		}
-		if t.out, err = gorgonia.Mean(r); err != nil {
+		if t.out, err = m.zizLoss(t.in, ep, gp); err != nil {
 			return err
 		}
 	} else {
@@ -139,6 +127,25 @@ func (t *EncoderTrainer) kappa() float64 {
 		return 0
 	}
 	return t.Config.Kappa
+}
+
+// zizLoss adds the ziz loss of the codes z to the graph (Schlegl et al.
+// 2019, Eq. 5): mean (z - E(G(z)))² over the batch and the code, G in eval
+// mode, E in train mode and differentiated.
+func (m *Model) zizLoss(z *gorgonia.Node, ep, gp gorgonia.Nodes) (*gorgonia.Node, error) {
+	x, err := m.Generator(z, gp, false, noGradAll)
+	if err != nil {
+		return nil, err
+	}
+	ez, err := m.Encoder(x, ep, true, nn.NoInputGrad)
+	if err != nil {
+		return nil, err
+	}
+	r, err := nn.SquaredDiffMean(ez, z, nn.NoParamGrad)
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Mean(r)
 }
 
 // residuals adds the izi_f loss of the batch x to the graph (Schlegl et al.

@@ -13,7 +13,6 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/anogo/anogo/sdk/data"
-	"github.com/anogo/anogo/sdk/nn"
 	"github.com/anogo/anogo/sdk/params"
 	"github.com/anogo/anogo/sdk/penalty"
 )
@@ -324,19 +323,7 @@ func TestFixtureWGANGP(t *testing.T) {
 			var gnodes gorgonia.Nodes
 			out = run1(t, func(g *gorgonia.ExprGraph) ([]*gorgonia.Node, error) {
 				gnodes = m.G.Nodes(g)
-				x, err := m.Generator(constant(g, "z", c.get(t, "z"), n, z), gnodes, true, nn.NoInputGrad)
-				if err != nil {
-					return nil, err
-				}
-				d, _, _, err := m.Critic(x, m.D.Nodes(g), nil, nn.NoParamGrad)
-				if err != nil {
-					return nil, err
-				}
-				mean, err := gorgonia.Mean(d)
-				if err != nil {
-					return nil, err
-				}
-				lg, err := gorgonia.Neg(mean)
+				lg, err := m.generatorLoss(constant(g, "z", c.get(t, "z"), n, z), gnodes, m.D.Nodes(g))
 				if err != nil {
 					return nil, err
 				}
@@ -366,21 +353,7 @@ func TestFixtureEncoder(t *testing.T) {
 					var err error
 					switch loss {
 					case "ziz_loss":
-						zn := constant(g, "z", c.get(t, "z_enc"), n, z)
-						x, err := m.Generator(zn, gp, false, noGradAll)
-						if err != nil {
-							return nil, err
-						}
-						ez, err := m.Encoder(x, ep, true, nn.NoInputGrad)
-						if err != nil {
-							return nil, err
-						}
-						r, err := nn.SquaredDiffMean(ez, zn, nn.NoParamGrad)
-						if err != nil {
-							return nil, err
-						}
-						l, err = gorgonia.Mean(r)
-						if err != nil {
+						if l, err = m.zizLoss(constant(g, "z", c.get(t, "z_enc"), n, z), ep, gp); err != nil {
 							return nil, err
 						}
 					default:

@@ -8,6 +8,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/anogo/anogo/sdk/dcgan"
 	"github.com/anogo/anogo/sdk/nn"
 	"github.com/anogo/anogo/sdk/params"
 )
@@ -46,17 +47,8 @@ func (c Config) Validate() error {
 // Base returns the side s0 of the smallest feature maps and the number L of
 // residual blocks that halve (critic, encoder) or double (generator) the
 // resolution: 4 and 4 at 64x64 (the authors' networks), 4 and 3 at 32x32, 7
-// and 2 at 28x28.
-func (c Config) Base() (s0, blocks int) {
-	switch c.Size {
-	case 28:
-		return 7, 2
-	case 32:
-		return 4, 3
-	default:
-		return 4, 4
-	}
-}
+// and 2 at 28x28, as the DCGAN of AnoGAN has them.
+func (c Config) Base() (s0, blocks int) { return dcgan.Config{Size: c.Size}.Base() }
 
 // criticChannels returns the input and output channels of the critic's
 // (and the encoder's) blocks: W·min(2^i, 8) -> W·min(2^(i+1), 8).

@@ -138,19 +138,8 @@ func (t *Trainer) build() error {
 	gs := &t.gstep
 	newZ(g, gs)
 	gp := m.G.Nodes(g)
-	x, err := m.Generator(gs.z, gp, true, nn.NoInputGrad)
-	if err != nil {
-		return err
-	}
-	d, _, _, err := m.Critic(x, m.D.Nodes(g), nil, nn.NoParamGrad)
-	if err != nil {
-		return err
-	}
-	mean, err := gorgonia.Mean(d)
-	if err != nil {
-		return err
-	}
-	if gs.out, err = gorgonia.Neg(mean); err != nil {
+	var err error
+	if gs.out, err = m.generatorLoss(gs.z, gp, m.D.Nodes(g)); err != nil {
 		return err
 	}
 	if gs.grads, err = gorgonia.Grad(gs.out, gp...); err != nil {
@@ -160,6 +149,24 @@ func (t *Trainer) build() error {
 	t.dgrads = zerosLike(m.D.Values())
 	t.ggrads = make([][]float32, m.G.Len())
 	return nil
+}
+
+// generatorLoss adds L_G = -mean D(G(z)) to the graph, G in train mode
+// and differentiated, D's weights frozen.
+func (m *Model) generatorLoss(z *gorgonia.Node, gp, dp gorgonia.Nodes) (*gorgonia.Node, error) {
+	x, err := m.Generator(z, gp, true, nn.NoInputGrad)
+	if err != nil {
+		return nil, err
+	}
+	d, _, _, err := m.Critic(x, dp, nil, nn.NoParamGrad)
+	if err != nil {
+		return nil, err
+	}
+	mean, err := gorgonia.Mean(d)
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Neg(mean)
 }
 
 func zerosLike(v [][]float32) [][]float32 {

@@ -6,8 +6,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/anogo/anogo/sdk/data"
-	"github.com/anogo/anogo/sdk/dcgan"
 	"github.com/anogo/anogo/sdk/fanogan"
 )
 
@@ -73,13 +71,7 @@ func timeEncodeFanogan(cfg fanogan.Config, batch, warmup, reps int, seed uint64)
 	if err != nil {
 		return nil, 0, err
 	}
-	rng := rand.New(rand.NewPCG(seed, seed))
-	qs := make([]data.Sample, batch)
-	for i := range qs {
-		im := data.NewImage(cfg.Size, cfg.Size)
-		dcgan.SampleZ(rng, im.Pix)
-		qs[i] = data.Sample{ID: fmt.Sprintf("q%03d", i), Image: im, Label: -1}
-	}
+	qs := syntheticQueries(cfg.Size, batch, seed)
 	sc := &fanogan.Scorer{Model: m, Kappa: 1, BatchSize: batch}
 	// One Scorer compiles its graph once and keeps it.
 	return timeSteps(warmup, reps, func() error {
@@ -99,13 +91,7 @@ func timeMapFanogan(cfg fanogan.Config, batch, warmup, reps int, seed uint64) ([
 	if err != nil {
 		return nil, 0, err
 	}
-	rng := rand.New(rand.NewPCG(seed, seed))
-	qs := make([]data.Sample, batch)
-	for i := range qs {
-		im := data.NewImage(cfg.Size, cfg.Size)
-		dcgan.SampleZ(rng, im.Pix)
-		qs[i] = data.Sample{ID: fmt.Sprintf("q%03d", i), Image: im, Label: -1}
-	}
+	qs := syntheticQueries(cfg.Size, batch, seed)
 	mp := &fanogan.Mapper{Model: m, Steps: mapimgGamma, Batch: batch}
 	return timeSteps(0, 1, func() error {
 		_, err := mp.Map(context.Background(), qs)

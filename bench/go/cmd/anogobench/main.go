@@ -327,6 +327,19 @@ func peakRSSMiB() float64 {
 	return float64(ru.Maxrss) / 1024
 }
 
+// syntheticQueries returns n unlabelled size×size images of values
+// uniform on [-1, 1], drawn with seed: the queries of the mapping tasks.
+func syntheticQueries(size, n int, seed uint64) []data.Sample {
+	rng := rand.New(rand.NewPCG(seed, seed))
+	qs := make([]data.Sample, n)
+	for i := range qs {
+		im := data.NewImage(size, size)
+		dcgan.SampleZ(rng, im.Pix)
+		qs[i] = data.Sample{ID: fmt.Sprintf("q%03d", i), Image: im, Label: -1}
+	}
+	return qs
+}
+
 // uniform returns n values uniform on [-1, 1]: synthetic images and codes.
 func uniform(rng *rand.Rand, n int) []float32 {
 	v := make([]float32, n)
@@ -388,13 +401,7 @@ func timeMap(cfg dcgan.Config, batch, warmup, reps int, seed uint64) ([]time.Dur
 	if err != nil {
 		return nil, 0, err
 	}
-	rng := rand.New(rand.NewPCG(seed, seed))
-	qs := make([]data.Sample, batch)
-	for i := range qs {
-		im := data.NewImage(cfg.Size, cfg.Size)
-		dcgan.SampleZ(rng, im.Pix)
-		qs[i] = data.Sample{ID: fmt.Sprintf("q%03d", i), Image: im, Label: -1}
-	}
+	qs := syntheticQueries(cfg.Size, batch, seed)
 	warmup = max(warmup, 1)
 	var marks []time.Time
 	var cpu0, cpu1 time.Duration
