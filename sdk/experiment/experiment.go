@@ -139,7 +139,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	for _, seed := range seeds {
 		pc := cfg.Data
 		pc.Seed = seed
-		d, err := prep.Prepare(pc)
+		d, err := prep.PrepareContext(ctx, pc)
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package prep
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
@@ -118,18 +119,75 @@ type Data struct {
 func (d *Data) Patched() bool { return d.Config.PatchSize > 0 }
 
 // Prepare opens cfg.Data and prepares it (PrepareSource).
-func Prepare(cfg Config) (*Data, error) {
+func Prepare(cfg Config) (*Data, error) { return PrepareContext(context.Background(), cfg) }
+
+// PrepareContext is Prepare that stops with ctx's error, between two
+// samples, when ctx is cancelled (Ctrl-C while a large source loads).
+func PrepareContext(ctx context.Context, cfg Config) (*Data, error) {
 	src, err := datasets.Open(cfg.Data)
 	if err != nil {
 		return nil, err
 	}
-	return PrepareSource(src, cfg)
+	return PrepareSourceContext(ctx, src, cfg)
 }
 
 // PrepareSource prepares src with cfg: training images, validation and test
 // samples at cfg.Size and, for patches, the scans of Data.Scans. Errors name
 // the source and the problem.
 func PrepareSource(src data.Source, cfg Config) (*Data, error) {
+	return PrepareSourceContext(context.Background(), src, cfg)
+}
+
+// ctxSource stops its iterators with ctx's error between two samples.
+type ctxSource struct {
+	data.Source
+	ctx context.Context
+}
+
+func (s ctxSource) Samples(split string) iter.Seq2[data.Sample, error] {
+	return func(yield func(data.Sample, error) bool) {
+		if err := s.ctx.Err(); err != nil {
+			yield(data.Sample{}, fmt.Errorf("prep: %s: %w", s.Name(), err))
+			return
+		}
+		for smp, err := range s.Source.Samples(split) {
+			if !yield(smp, err) {
+				return
+			}
+			if err := s.ctx.Err(); err != nil {
+				yield(data.Sample{}, fmt.Errorf("prep: %s: %w", s.Name(), err))
+				return
+			}
+		}
+	}
+}
+
+// ctxROISource is a ctxSource of a source with regions of interest.
+type ctxROISource struct {
+	ctxSource
+	roi patch.ROIer
+}
+
+func (s ctxROISource) ROI(smp data.Sample) (*data.Image, error) { return s.roi.ROI(smp) }
+
+// WithContext wraps src so that its iterators stop with ctx's error, naming
+// the source, between two samples once ctx is cancelled; it keeps src's
+// regions of interest (patch.ROIer) and no other optional method.
+func WithContext(ctx context.Context, src data.Source) data.Source {
+	if ctx == nil || ctx.Done() == nil {
+		return src
+	}
+	c := ctxSource{Source: src, ctx: ctx}
+	if r, ok := src.(patch.ROIer); ok {
+		return ctxROISource{ctxSource: c, roi: r}
+	}
+	return c
+}
+
+// PrepareSourceContext is PrepareSource that stops with ctx's error, between
+// two samples, when ctx is cancelled. Data.Source is src (flattened with
+// cfg.Flatten), without the context.
+func PrepareSourceContext(ctx context.Context, src data.Source, cfg Config) (*Data, error) {
 	if cfg.Size <= 0 {
 		return nil, fmt.Errorf("prep: %s: image size %d", src.Name(), cfg.Size)
 	}
@@ -143,7 +201,7 @@ func PrepareSource(src data.Source, cfg Config) (*Data, error) {
 		}
 		src = f
 	}
-	p := newPreparer(src, cfg)
+	p := newPreparer(WithContext(ctx, src), cfg)
 	d := &Data{Config: cfg, Source: src}
 	if cfg.Only != data.Test {
 		if err := p.train(d); err != nil {

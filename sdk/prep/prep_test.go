@@ -1,6 +1,7 @@
 package prep
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"iter"
@@ -135,5 +136,27 @@ func (testOnlySource) Samples(split string) iter.Seq2[data.Sample, error] {
 				return
 			}
 		}
+	}
+}
+
+// TestPrepareContext: a cancelled context stops the preparation with its
+// error, naming the source; a live one changes nothing.
+func TestPrepareContext(t *testing.T) {
+	cfg := Config{Data: "phantom:train=8,val=4,test=6", Size: 28, PatchSize: 32, PatchesPerImage: 4, TestPerClass: 4, Seed: 1}
+	ctx, cancel := context.WithCancel(context.Background())
+	d, err := PrepareContext(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := Prepare(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Digest != ref.Digest || len(d.Test) != len(ref.Test) {
+		t.Fatalf("digest %x and %d test samples with a context, %x and %d without", d.Digest, len(d.Test), ref.Digest, len(ref.Test))
+	}
+	cancel()
+	if _, err := PrepareContext(ctx, cfg); !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "phantom") {
+		t.Fatalf("cancelled: %v", err)
 	}
 }

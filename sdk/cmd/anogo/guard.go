@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"math"
@@ -130,9 +131,10 @@ func quoteArg(s string) string {
 }
 
 // prepareOnly prepares one side of cfg's data (prep.Config.Only): a
-// training needs no test split, scoring no training split.
-func prepareOnly(cfg anogan.Config, only string) (*anogan.Data, error) {
+// training needs no test split, scoring no training split. A Ctrl-C while
+// the data load stops it between two samples.
+func prepareOnly(ctx context.Context, cfg anogan.Config, only string) (*anogan.Data, error) {
 	p := cfg.Prep()
 	p.Only = only
-	return prep.Prepare(p)
+	return prep.PrepareContext(ctx, p)
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/anogo/anogo/sdk/display"
 	"github.com/anogo/anogo/sdk/mapper"
 	"github.com/anogo/anogo/sdk/metrics"
+	"github.com/anogo/anogo/sdk/prep"
 	"github.com/anogo/anogo/sdk/score"
 	"github.com/anogo/anogo/sdk/train"
 )
@@ -73,7 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "data":
-		return cmdData(rest, stdout, stderr)
+		return cmdData(ctx, rest, stdout, stderr)
 	case "train":
 		return cmdTrain(ctx, rest, stdout, stderr)
 	case "score":
@@ -98,7 +99,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return fmt.Errorf("unknown command %q", cmd)
 }
 
-func cmdData(args []string, stdout, stderr io.Writer) error {
+func cmdData(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("data", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, "usage: anogo data SOURCE") }
@@ -113,8 +114,22 @@ func cmdData(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return datasets.Describe(stdout, src)
+	// Describe reads every sample; a Ctrl-C stops it between two.
+	in := prep.WithContext(ctx, src)
+	if p, ok := src.(datasets.Provenancer); ok {
+		in = provenanced{Source: in, p: p}
+	}
+	return datasets.Describe(stdout, in)
 }
+
+// provenanced is a source that keeps the provenance of the source it wraps
+// for datasets.Describe.
+type provenanced struct {
+	data.Source
+	p datasets.Provenancer
+}
+
+func (s provenanced) Provenance() string { return s.p.Provenance() }
 
 // settings registers the flags shared by train, score and demo and returns
 // a function that resolves them into a Config.
@@ -289,7 +304,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	d, err := prepareOnly(cfg, data.Train) // no test split needed
+	d, err := prepareOnly(ctx, cfg, data.Train) // no test split needed
 	if err != nil {
 		return err
 	}
@@ -362,7 +377,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	d, err := prepareOnly(cfg, data.Test) // no training split needed
+	d, err := prepareOnly(ctx, cfg, data.Test) // no training split needed
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -315,5 +316,19 @@ func TestTrainNeedsNoTestSplit(t *testing.T) {
 	var out, errb bytes.Buffer
 	if err := run(context.Background(), args, &out, &errb); err != nil {
 		t.Fatalf("train on a source with a normal-only test split: %v", err)
+	}
+}
+
+// TestDataHonoursCancel: anogo data stops with the context's error when
+// Ctrl-C has cancelled it (issue: Ctrl-C ignored while data load).
+func TestDataHonoursCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errb bytes.Buffer
+	if err := run(ctx, []string{"data", "phantom"}, &out, &errb); !errors.Is(err, context.Canceled) {
+		t.Fatalf("data with a cancelled context: %v", err)
+	}
+	if err := run(context.Background(), []string{"data", "phantom"}, &out, &errb); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -321,7 +321,7 @@ func cmdTrainMethod(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	d, err := prep.Prepare(pc)
+	d, err := prep.PrepareContext(ctx, pc)
 	if err != nil {
 		return err
 	}
