@@ -20,10 +20,13 @@ import (
 	"github.com/anogo/anogo/sdk/anogan"
 	"github.com/anogo/anogo/sdk/data"
 	"github.com/anogo/anogo/sdk/dcgan"
+	"github.com/anogo/anogo/sdk/detector"
 	"github.com/anogo/anogo/sdk/display"
+	"github.com/anogo/anogo/sdk/dpa"
 	"github.com/anogo/anogo/sdk/experiment"
 	"github.com/anogo/anogo/sdk/fanogan"
 	"github.com/anogo/anogo/sdk/mapper"
+	"github.com/anogo/anogo/sdk/prep"
 	"github.com/anogo/anogo/sdk/score"
 	"github.com/anogo/anogo/sdk/train"
 )
@@ -500,5 +503,61 @@ func TestFanogan(t *testing.T) {
 	}
 	if !found {
 		t.Error("no f-AnoGAN run")
+	}
+}
+
+// TestDPA runs notebook 330_dpa's calls with tiny settings: the
+// comparison, the reconstructions, the loss figure and the search on the
+// validation split.
+func TestDPA(t *testing.T) {
+	t.Setenv(notebooks.SettingEnv, "small")
+	cfg, err := notebooks.Compare("phantom:train=12,val=4,test=24", "dpa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Out = t.TempDir()
+	cfg.Data.TestPerClass, cfg.Data.Scans = 8, 1
+	tinyDPA := []string{"model.width=2", "model.latent=4", "features.width=2", "train.batch_size=8",
+		"train.schedule.stab=2", "train.schedule.fade=2", "train.schedule.final=2"}
+	cfg.Set = map[string][]string{"dpa": tinyDPA}
+	rep, err := experiment.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rep.Results.Col("method").Records(); !slices.Equal(got, []string{"DPA_rand"}) {
+		t.Errorf("rows %v", got)
+	}
+	if _, err := experiment.ResidualsBeside(rep.Runs, 6); err != nil {
+		t.Error(err)
+	}
+	found := false
+	for _, r := range rep.Runs {
+		if d, ok := r.Model.Detector.(*dpa.Detector); ok {
+			found = true
+			if _, err := d.LossFigure(20); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	if !found {
+		t.Error("no DPA run")
+	}
+	d, err := prep.Prepare(prep.Config{Data: "phantom:train=12,val=4,test=8", Size: 28, PatchSize: 32, PatchesPerImage: 2, TestPerClass: 4, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := dpa.Setting("small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := detector.Override(s, tinyDPA...); err != nil {
+		t.Fatal(err)
+	}
+	res, err := dpa.Search(context.Background(), d, s.(*dpa.Settings), dpa.Grid{Layers: []string{dpa.Relu22, dpa.Relu32}}, detector.FitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Table().Nrow() != 2 {
+		t.Errorf("search table %v", res.Table())
 	}
 }

@@ -9,5 +9,6 @@ package all
 import (
 	_ "github.com/anogo/anogo/sdk/acae"    // acae
 	_ "github.com/anogo/anogo/sdk/anogan"  // anogan
+	_ "github.com/anogo/anogo/sdk/dpa"     // dpa
 	_ "github.com/anogo/anogo/sdk/fanogan" // fanogan
 )
