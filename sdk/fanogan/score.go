@@ -41,12 +41,20 @@ type Scorer struct {
 	Kappa float64
 	// BatchSize is the number of images per pass (0: 64).
 	BatchSize int
+	// NoCycle leaves out the latent-cycle score (one more pass of E): the
+	// column A_z and Mapping.Cycle.
+	NoCycle bool
 
 	inf *inference // the compiled graph, kept between calls
 }
 
 // Columns implements score.Scorer.
-func (s *Scorer) Columns() []string { return []string{ColR, ColD, ColScore, ColCycle} }
+func (s *Scorer) Columns() []string {
+	if s.NoCycle {
+		return []string{ColR, ColD, ColScore}
+	}
+	return []string{ColR, ColD, ColScore, ColCycle}
+}
 
 // inference is the compiled graph of one batch.
 type inference struct {
@@ -59,7 +67,7 @@ type inference struct {
 	r, d, cycle *gorgonia.Node
 }
 
-func (m *Model) inference(n int) (*inference, error) {
+func (m *Model) inference(n int, cycle bool) (*inference, error) {
 	s := m.Config.Size
 	inf := &inference{m: m, n: n}
 	g := gorgonia.NewGraph()
@@ -86,11 +94,13 @@ func (m *Model) inference(n int) (*inference, error) {
 	if inf.d, err = nn.SquaredDiffMean(fr, fx, noGradAll); err != nil {
 		return nil, err
 	}
-	if inf.z2, err = m.Encoder(inf.xr, ep, false, noGradAll); err != nil {
-		return nil, err
-	}
-	if inf.cycle, err = nn.SquaredDiffMean(inf.z2, inf.z, noGradAll); err != nil {
-		return nil, err
+	if cycle {
+		if inf.z2, err = m.Encoder(inf.xr, ep, false, noGradAll); err != nil {
+			return nil, err
+		}
+		if inf.cycle, err = nn.SquaredDiffMean(inf.z2, inf.z, noGradAll); err != nil {
+			return nil, err
+		}
 	}
 	inf.vm = gorgonia.NewTapeMachine(g)
 	inf.xT = tensor.New(tensor.WithShape(n, 1, s, s), tensor.Of(tensor.Float32))
@@ -107,8 +117,8 @@ func (s *Scorer) Map(ctx context.Context, samples []data.Sample) (*Mapping, erro
 		bs = 64
 	}
 	bs = min(bs, max(len(samples), 1))
-	if s.inf == nil || s.inf.n != bs || s.inf.m != m {
-		inf, err := m.inference(bs)
+	if s.inf == nil || s.inf.n != bs || s.inf.m != m || (s.inf.cycle == nil) != s.NoCycle {
+		inf, err := m.inference(bs, !s.NoCycle)
 		if err != nil {
 			return nil, err
 		}
@@ -137,13 +147,15 @@ func (s *Scorer) Map(ctx context.Context, samples []data.Sample) (*Mapping, erro
 			return nil, fmt.Errorf("fanogan: %w", err)
 		}
 		zv, xv := f32s(inf.z.Value()), f32s(inf.xr.Value())
-		rv, dv, cv := f32s(inf.r.Value()), f32s(inf.d.Value()), f32s(inf.cycle.Value())
+		rv, dv := f32s(inf.r.Value()), f32s(inf.d.Value())
 		for i := 0; i < hi-lo; i++ {
 			out.Z = append(out.Z, append([]float32(nil), zv[i*zl:(i+1)*zl]...))
 			out.Recon = append(out.Recon, append([]float32(nil), xv[i*px:(i+1)*px]...))
 			out.R = append(out.R, float64(rv[i]))
 			out.D = append(out.D, float64(dv[i]))
-			out.Cycle = append(out.Cycle, float64(cv[i]))
+			if inf.cycle != nil {
+				out.Cycle = append(out.Cycle, float64(f32s(inf.cycle.Value())[i]))
+			}
 		}
 		inf.vm.Reset()
 	}
@@ -163,9 +175,13 @@ func (s *Scorer) Score(ctx context.Context, samples []data.Sample) ([]score.Resu
 	for i, smp := range samples {
 		recon := data.NewImage(size, size)
 		copy(recon.Pix, mp.Recon[i])
+		sc := map[string]float64{ColR: mp.R[i], ColD: mp.D[i], ColScore: Anomaly(mp.R[i], mp.D[i], s.Kappa)}
+		if mp.Cycle != nil {
+			sc[ColCycle] = mp.Cycle[i]
+		}
 		out[i] = score.Result{
 			ID: smp.ID, Label: smp.Label,
-			Scores: map[string]float64{ColR: mp.R[i], ColD: mp.D[i], ColScore: Anomaly(mp.R[i], mp.D[i], s.Kappa), ColCycle: mp.Cycle[i]},
+			Scores: sc,
 			Recon:  recon, Residual: score.ResidualImage(smp.Image, recon),
 			Query: smp.Image, Mask: smp.Mask, Z: mp.Z[i],
 		}

@@ -141,3 +141,27 @@ func TestPenaltyChangesUpdate(t *testing.T) {
 		}
 	}
 }
+
+// TestScorerNoCycle: without the latent cycle the other scores are the same
+// and A_z is absent.
+func TestScorerNoCycle(t *testing.T) {
+	m := tinyModel(t, 28)
+	qs := tinySamples(3, 28)
+	a, err := (&Scorer{Model: m, Kappa: 1}).Score(context.Background(), qs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := &Scorer{Model: m, Kappa: 1, NoCycle: true}
+	b, err := sc.Score(context.Background(), qs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range a {
+		if _, ok := b[i].Scores[ColCycle]; ok || a[i].Scores[ColScore] != b[i].Scores[ColScore] {
+			t.Fatalf("%d: %v with the cycle, %v without", i, a[i].Scores, b[i].Scores)
+		}
+	}
+	if len(sc.Columns()) != 3 {
+		t.Fatalf("columns %v", sc.Columns())
+	}
+}

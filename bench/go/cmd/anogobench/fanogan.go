@@ -14,7 +14,7 @@ import (
 // gradient penalty on fresh real batches and one generator step, and
 // counts the real images it consumes; encode_fanogan times the one-pass
 // mapping and scoring of a batch (E, G and both critic passes in eval
-// mode) and counts images.
+// mode, the izi_f score without the latent cycle) and counts images.
 const (
 	taskTrainFanogan  = "train_fanogan"
 	taskEncodeFanogan = "encode_fanogan"
@@ -72,7 +72,9 @@ func timeEncodeFanogan(cfg fanogan.Config, batch, warmup, reps int, seed uint64)
 		return nil, 0, err
 	}
 	qs := syntheticQueries(cfg.Size, batch, seed)
-	sc := &fanogan.Scorer{Model: m, Kappa: 1, BatchSize: batch}
+	// The izi_f score, as torch's reference computes it: E, G and the
+	// critic's features of x and G(E(x)), without the latent cycle.
+	sc := &fanogan.Scorer{Model: m, Kappa: 1, BatchSize: batch, NoCycle: true}
 	// One Scorer compiles its graph once and keeps it.
 	return timeSteps(warmup, reps, func() error {
 		_, err := sc.Map(context.Background(), qs)
