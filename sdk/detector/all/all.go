@@ -7,8 +7,9 @@
 package all
 
 import (
-	_ "github.com/anogo/anogo/sdk/acae"    // acae
-	_ "github.com/anogo/anogo/sdk/anogan"  // anogan
-	_ "github.com/anogo/anogo/sdk/dpa"     // dpa
-	_ "github.com/anogo/anogo/sdk/fanogan" // fanogan
+	_ "github.com/anogo/anogo/sdk/acae"     // acae
+	_ "github.com/anogo/anogo/sdk/anogan"   // anogan
+	_ "github.com/anogo/anogo/sdk/dpa"      // dpa
+	_ "github.com/anogo/anogo/sdk/fanogan"  // fanogan
+	_ "github.com/anogo/anogo/sdk/jointenc" // jointenc
 )

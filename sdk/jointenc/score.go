@@ -1,0 +1,168 @@
+package jointenc
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/anogo/anogo/sdk/data"
+	"github.com/anogo/anogo/sdk/score"
+)
+
+// The score columns.
+const (
+	// ColNorm is ‖E(x)‖, the paper's cue.
+	ColNorm = "E_norm"
+	// ColResidual is R = mean |x - G(E(x))|.
+	ColResidual = "R"
+	// ColFeature is F = mean |f(x) - f(G(E(x)))|, f the critic's features
+	// before its minibatch statistic.
+	ColFeature = "F"
+	// ColAnoGAN is A = (1-λ)·R + λ·F (AnoGAN's Eq. 5 form, λ = Lambda).
+	ColAnoGAN = "A"
+)
+
+// Lambda is the weight of F in A (the authors' code: 0.1).
+const Lambda = 0.1
+
+// Scorer scores images with a trained model at the image size, in
+// passes of BatchSize images (0: 64). A query's scores do not depend on
+// its batch: E has no minibatch statistic and f is taken before it.
+type Scorer struct {
+	Model     *Model
+	BatchSize int
+
+	inf *inference
+}
+
+// Columns implements score.Scorer.
+func (s *Scorer) Columns() []string { return []string{ColNorm, ColResidual, ColFeature, ColAnoGAN} }
+
+type inference struct {
+	n                  int
+	m                  *Model
+	vm                 gorgonia.VM
+	x                  *gorgonia.Node
+	xT                 *tensor.Dense
+	eV, recV, fxV, frV gorgonia.Value
+}
+
+func (s *Scorer) inference(n int) (*inference, error) {
+	m := s.Model
+	size, top := m.Config.Size, m.Config.Top()
+	g := gorgonia.NewGraph()
+	inf := &inference{n: n, m: m}
+	inf.x = gorgonia.NewTensor(g, tensor.Float32, 4, gorgonia.WithShape(n, 1, size, size), gorgonia.WithName("x"))
+	inf.xT = tensor.New(tensor.WithShape(n, 1, size, size), tensor.Of(tensor.Float32))
+	e, err := m.Encoder(inf.x, m.Nodes(g, "E"), top, nil, noGradAll)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := m.Generator(e, m.Nodes(g, "G"), top, nil, noGradAll)
+	if err != nil {
+		return nil, err
+	}
+	dn := m.Nodes(g, "D")
+	fx, _, _, err := m.Trunk(inf.x, dn, "D", top, nil, Frozen, nil, nil, noGradAll)
+	if err != nil {
+		return nil, err
+	}
+	fr, _, _, err := m.Trunk(rec, dn, "D", top, nil, Frozen, nil, nil, noGradAll)
+	if err != nil {
+		return nil, err
+	}
+	gorgonia.Read(e, &inf.eV)
+	gorgonia.Read(rec, &inf.recV)
+	gorgonia.Read(fx, &inf.fxV)
+	gorgonia.Read(fr, &inf.frV)
+	inf.vm = gorgonia.NewTapeMachine(g)
+	return inf, nil
+}
+
+var _ score.Scorer = (*Scorer)(nil)
+
+// Score implements score.Scorer: the four columns, Z = E(x), the
+// reconstruction G(E(x)) and the map |x - G(E(x))|.
+func (s *Scorer) Score(ctx context.Context, samples []data.Sample) ([]score.Result, error) {
+	if s.Model == nil {
+		return nil, ErrNotFitted
+	}
+	m := s.Model
+	size := m.Config.Size
+	px := size * size
+	bs := s.BatchSize
+	if bs <= 0 {
+		bs = 64
+	}
+	// Trunk's minibatch statistic is not used (features are taken before
+	// it), but the op is built: keep a whole number of groups.
+	bs = min(bs, max(len(samples), 1))
+	if bs > Group {
+		bs -= bs % Group
+	}
+	if s.inf == nil || s.inf.n != bs || s.inf.m != m {
+		inf, err := s.inference(bs)
+		if err != nil {
+			return nil, err
+		}
+		s.inf = inf
+	}
+	inf := s.inf
+	buf := f32s(inf.xT)
+	lat := m.Config.Latent
+	out := make([]score.Result, 0, len(samples))
+	for lo := 0; lo < len(samples); lo += bs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		hi := min(lo+bs, len(samples))
+		clear(buf)
+		for i, smp := range samples[lo:hi] {
+			if smp.Image == nil || smp.Image.H != size || smp.Image.W != size {
+				return nil, fmt.Errorf("jointenc: %s is not a %dx%d image", smp.ID, size, size)
+			}
+			copy(buf[i*px:], smp.Image.Pix)
+		}
+		if err := gorgonia.Let(inf.x, inf.xT); err != nil {
+			return nil, err
+		}
+		if err := inf.vm.RunAll(); err != nil {
+			inf.vm.Reset()
+			return nil, fmt.Errorf("jointenc: %w", err)
+		}
+		ev, rv, fxv, frv := f32s(inf.eV), f32s(inf.recV), f32s(inf.fxV), f32s(inf.frV)
+		fl := len(fxv) / bs
+		for i, smp := range samples[lo:hi] {
+			var norm, r, f float64
+			z := append([]float32(nil), ev[i*lat:(i+1)*lat]...)
+			for _, v := range z {
+				norm += float64(v) * float64(v)
+			}
+			recon, res := data.NewImage(size, size), data.NewImage(size, size)
+			for j := 0; j < px; j++ {
+				recon.Pix[j] = rv[i*px+j]
+				d := smp.Image.Pix[j] - rv[i*px+j]
+				if d < 0 {
+					d = -d
+				}
+				res.Pix[j] = d
+				r += float64(d)
+			}
+			for j := i * fl; j < (i+1)*fl; j++ {
+				f += math.Abs(float64(fxv[j] - frv[j]))
+			}
+			r /= float64(px)
+			f /= float64(fl)
+			out = append(out, score.Result{
+				ID: smp.ID, Label: smp.Label,
+				Scores: map[string]float64{ColNorm: math.Sqrt(norm), ColResidual: r, ColFeature: f, ColAnoGAN: (1-Lambda)*r + Lambda*f},
+				Recon:  recon, Residual: res, Query: smp.Image, Mask: smp.Mask, Z: z,
+			})
+		}
+		inf.vm.Reset()
+	}
+	return out, nil
+}
