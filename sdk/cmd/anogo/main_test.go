@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -281,11 +282,12 @@ func TestCarelessCommandLines(t *testing.T) {
 func TestInterruptedTrain(t *testing.T) {
 	dir := t.TempDir()
 	ckpt := filepath.Join(dir, "model.ckpt")
+	// Ctrl-C once the data are loaded: the "training ..." line cancels.
 	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
+	defer cancel()
 	args := append(append([]string{"train"}, tiny...), "-data", folderSource(t), "-out", ckpt)
 	var out, errb bytes.Buffer
-	err := run(ctx, args, &out, &errb)
+	err := run(ctx, args, cancelOn{w: &out, s: "training ", cancel: cancel}, &errb)
 	if err == nil || !strings.Contains(err.Error(), "saved to "+ckpt) || !strings.Contains(err.Error(), "-resume "+ckpt) {
 		t.Fatalf("interrupted train: %v", err)
 	}
@@ -296,6 +298,20 @@ func TestInterruptedTrain(t *testing.T) {
 	if err := run(context.Background(), args, &out, &errb); err != nil {
 		t.Fatalf("resume into the same file: %v\n%s", err, errb.String())
 	}
+}
+
+// cancelOn is a writer that cancels once s has been written to it.
+type cancelOn struct {
+	w      io.Writer
+	s      string
+	cancel context.CancelFunc
+}
+
+func (c cancelOn) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte(c.s)) {
+		c.cancel()
+	}
+	return c.w.Write(p)
 }
 
 func TestResumeHint(t *testing.T) {
