@@ -13,7 +13,7 @@ FUZZTIME ?= 10s
 # Notebook setting: small (minutes) or paper (hours): make notebooks ANOGO_SETTING=paper
 ANOGO_SETTING ?= small
 
-.PHONY: all setup deps demo repro test unit fuzz notebooks notebooks-small bench bench-smoke figures clean
+.PHONY: all setup deps demo repro repro-contamination test unit fuzz notebooks notebooks-small bench bench-smoke figures clean
 
 all: test
 
@@ -32,6 +32,14 @@ demo: setup
 SETTING ?= small
 repro: setup
 	$(GO) run ./sdk/cmd/anogo repro -setting $(SETTING) -out out/repro
+
+# repro-contamination: every registered method with 0, 1, 5, 10 and 20 %
+# anomalies in the training set on the phantom, Fashion-MNIST (classes 0 and
+# 7 in the small setting; CLASSES=all for the ten) and PneumoniaMNIST
+# -> out/repro/contamination.csv and out/repro/figures/contamination.*
+# (docs/results.md states its time).
+repro-contamination: setup
+	$(GO) run ./sdk/cmd/anogo contamination -setting $(SETTING) -out out/repro $(if $(CLASSES),-classes $(CLASSES))
 
 test: setup unit fuzz notebooks-small
 

@@ -561,3 +561,40 @@ func TestDPA(t *testing.T) {
 		t.Errorf("search table %v", res.Table())
 	}
 }
+
+// TestContamination makes the calls of notebooks/320_contamination.ipynb
+// with tiny settings: AnoGAN and the aCAE on a small phantom at every
+// level, the table and the figure; a second study reuses every model.
+func TestContamination(t *testing.T) {
+	t.Setenv(notebooks.SettingEnv, "small")
+	c, err := notebooks.Compare("phantom:train=30,val=4,test=24", "anogan", "acae")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := experiment.ContaminationConfig{
+		Sources: []string{"phantom:train=30,val=4,test=24"}, Methods: c.Methods, Setting: c.Setting,
+		Out: t.TempDir(), Reuse: true, Progress: c.Progress, ScoreProgress: c.ScoreProgress,
+		Prep: func(p *prep.Config) { p.TestPerClass, p.Scans = 8, -1 },
+		Set:  map[string][]string{"anogan": {"Steps=4", "mapping.Steps=3", "train.batch_size=16"}, "acae": {"steps=4", "train.batch_size=16"}},
+	}
+	rep, err := experiment.Contamination(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := rep.Results.Nrow(); n != 4*len(experiment.DefaultLevels) {
+		t.Errorf("%d rows, want 4 rows x %d levels", n, len(experiment.DefaultLevels))
+	}
+	display.Table(rep.Results)
+	if _, err := experiment.ContaminationFigure(rep.Results, "phantom"); err != nil {
+		t.Error(err)
+	}
+	again, err := experiment.Contamination(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range again.Results.Col("fit_s").Records() {
+		if s != "0.0" {
+			t.Fatalf("the second study fitted a model again (fit_s %s)", s)
+		}
+	}
+}

@@ -41,6 +41,7 @@ commands:
   methods        the registered methods (names and summaries)
   compare        methods x seeds on one data source: results.csv (image and pixel level) and figures
   repro          compare every method on the phantom, Fashion-MNIST's ten classes and PneumoniaMNIST
+  contamination  every method with 0 to 20 % anomalies in the training set: contamination.csv and figures
   search         choose dpa's feature layer, code size and learning rate on the validation split
 
 train -method NAME and score -model DIR use any registered method (model directories with thresholds).
@@ -92,6 +93,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdCompare(ctx, rest, stdout, stderr)
 	case "repro":
 		return cmdRepro(ctx, rest, stdout, stderr)
+	case "contamination":
+		return cmdContamination(ctx, rest, stdout, stderr)
 	case "search":
 		return cmdSearch(ctx, rest, stdout, stderr)
 	case "-h", "-help", "--help", "help":
