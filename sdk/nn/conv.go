@@ -77,7 +77,7 @@ func scatter(g *geom, src []float32, n0, nb int, y []float32) {
 // y [n, co, ho, wo] (overwritten).
 func convForward(g *geom, x, w, y []float32) {
 	if useWinograd(g) {
-		winoForward(g, x, w, y)
+		winoForward(g, x, w, y, nil)
 		return
 	}
 	nw, rows, pix := Workers(), g.rows(), g.pix()
@@ -181,7 +181,7 @@ func convBackwardData(g *geom, gy, w, gx []float32) {
 // the column matrix), so each writes its own part and no reduction is needed.
 func convBackwardFilter(g *geom, x, gy, gw []float32) {
 	if useWinograd(g) {
-		winoFilter(g, x, gy, gw)
+		winoFilter(g, x, gy, gw, nil)
 		return
 	}
 	nw, rows, pix := Workers(), g.rows(), g.pix()

@@ -85,10 +85,15 @@ const (
 )
 
 // convKernel is an op that runs one of the three convolution kernels.
+// tiles, set on a Conv2d's forward op and its filter-gradient op, carries
+// the Winograd path's transformed input from one to the other (winoTiles);
+// the filter-gradient op then has the forward op's output as a third input,
+// unused but for the order it imposes.
 type convKernel struct {
 	base
-	g    geom
-	kind int
+	g     geom
+	kind  int
+	tiles *winoTiles
 }
 
 func newConvKernel(name string, g geom, kind int) convKernel {
@@ -113,10 +118,14 @@ func (op *convKernel) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, err
 	}
 	out, y := op.output()
-	switch op.kind {
-	case kFwd:
+	switch {
+	case op.tiles != nil && useWinograd(&op.g) && op.kind == kFwd:
+		winoForward(&op.g, in[0], in[1], y, op.tiles)
+	case op.tiles != nil && useWinograd(&op.g) && op.kind == kFilter:
+		winoFilter(&op.g, in[0], in[1], y, op.tiles)
+	case op.kind == kFwd:
 		convForward(&op.g, in[0], in[1], y)
-	case kData:
+	case op.kind == kData:
 		convBackwardData(&op.g, in[0], in[1], y)
 	default:
 		convBackwardFilter(&op.g, in[0], in[1], y)
@@ -154,9 +163,20 @@ func (op *convOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (g
 		}
 	}
 	if op.ng.param() {
-		if op.transposed {
+		switch {
+		case op.transposed:
 			res[1], err = gorgonia.ApplyOp(&convGradOp{convKernel: newConvKernel(op.name+"∂w", op.g, kFilter)}, grad, x)
-		} else {
+		case useWinograd(&op.g):
+			// The filter gradient reuses the forward pass's transformed
+			// input (winoTiles); output makes it run after the forward op.
+			if op.tiles == nil {
+				op.tiles = &winoTiles{}
+			}
+			k := newConvKernel(op.name+"∂w", op.g, kFilter)
+			k.in = append(k.in, output.Shape().Clone())
+			k.tiles = op.tiles
+			res[1], err = gorgonia.ApplyOp(&convGradOp{convKernel: k}, x, grad, output)
+		default:
 			res[1], err = gorgonia.ApplyOp(&convGradOp{convKernel: newConvKernel(op.name+"∂w", op.g, kFilter)}, x, grad)
 		}
 		if err != nil {

@@ -149,12 +149,70 @@ func winoSides(g *geom) (in, out winoPlanes) {
 	return in, winoPlanes{hh: g.ho, ww: g.wo, size: g.outSize()}
 }
 
-// winoForward is convForward through the Winograd form.
-func winoForward(g *geom, x, w, y []float32) {
+// winoForward is convForward through the Winograd form. With keep set, it
+// leaves the transformed input tiles of the whole batch in keep for the
+// filter gradient of the same convolution (winoFilter).
+func winoForward(g *geom, x, w, y []float32, keep *winoTiles) {
 	in, out := winoSides(g)
 	e := winoCache.lookup(g, w, false)
 	defer e.mu.Unlock()
-	winoRun(g.n, winoBatch(g), &in, winoCin(g), x, &out, g.co, y, e.u)
+	b := winoBatch(g)
+	if keep == nil {
+		winoRun(g.n, b, &in, winoCin(g), x, &out, g.co, y, e.u, nil)
+		return
+	}
+	keep.mu.Lock()
+	defer keep.mu.Unlock()
+	keep.ok = false
+	size := 36 * winoCin(g) * g.n * in.tiles()
+	if cap(keep.v) < size {
+		winoTilePool.put(keep.v)
+		keep.v = winoTilePool.get(size)
+	}
+	keep.v = keep.v[:size]
+	winoRun(g.n, b, &in, winoCin(g), x, &out, g.co, y, e.u, keep.v)
+	keep.x, keep.n, keep.b, keep.ok = unsafe.Pointer(&x[0]), g.n, b, true
+}
+
+// winoTiles carries the transformed input tiles V = Bᵀ d B of a Conv2d's
+// forward pass to its filter-gradient op, which would otherwise transform
+// the same input again. SymDiff gives both ops the same winoTiles and makes
+// the forward op's output an input of the filter-gradient op, so that in
+// every run of a graph the forward pass comes first; the filter gradient
+// takes the tiles only when they were made from the same input buffer, for
+// as many samples and in chunks of as many samples as it uses, and then
+// gives the buffer back to winoTilePool (so that only the tiles between a
+// forward pass and its filter gradient hold memory).
+type winoTiles struct {
+	mu   sync.Mutex
+	v    []float32      // the chunks of V one after another, as winoRun makes them
+	x    unsafe.Pointer // the input's first value
+	n, b int            // samples, samples per chunk
+	ok   bool           // v holds the tiles of x
+}
+
+// winoTilePool holds the buffers of winoTiles between a filter gradient and
+// the next forward pass.
+var winoTilePool bufPool
+
+// take returns the kept tiles of x for g (nil if there are none) and
+// clears keep; the caller gives the buffer back with done.
+func (keep *winoTiles) take(g *geom, x []float32) []float32 {
+	if keep == nil {
+		return nil
+	}
+	keep.mu.Lock()
+	defer keep.mu.Unlock()
+	in, _ := winoSides(g)
+	size := 36 * winoCin(g) * g.n * in.tiles()
+	ok := keep.ok && keep.x == unsafe.Pointer(&x[0]) && keep.n == g.n && keep.b == winoBatch(g) && len(keep.v) == size
+	keep.ok = false
+	if !ok {
+		return nil
+	}
+	v := keep.v
+	keep.v = nil
+	return v
 }
 
 // winoData is convBackwardData through the Winograd form.
@@ -162,15 +220,17 @@ func winoData(g *geom, gy, w, gx []float32) {
 	in, out := winoSides(g)
 	e := winoCache.lookup(g, w, true)
 	defer e.mu.Unlock()
-	winoRun(g.n, winoBatch(g), &out, g.co, gy, &in, winoCin(g), gx, e.u)
+	winoRun(g.n, winoBatch(g), &out, g.co, gy, &in, winoCin(g), gx, e.u, nil)
 }
 
 // winoRun computes the 3×3 correlation of n samples of cin planes in x
 // with the transformed kernels u (36 × cout × cin) into cout planes of y,
 // b samples at a time: transform the input tiles (workers split the
 // channels), 36 matrix products (workers split the tile points), transform
-// the products back (workers split the output channels).
-func winoRun(n, b int, in *winoPlanes, cin int, x []float32, out *winoPlanes, cout int, y, u []float32) {
+// the products back (workers split the output channels). With keep set
+// (36·cin·n·tiles values), the chunks' transformed tiles stay there, one
+// chunk after another.
+func winoRun(n, b int, in *winoPlanes, cin int, x []float32, out *winoPlanes, cout int, y, u, keep []float32) {
 	if len(x) < n*in.size || len(y) < n*out.size || len(u) < 36*cout*cin {
 		panic(fmt.Sprintf("nn: winograd: %d, %d, %d values too few for %d samples of %+v → %+v", len(x), len(y), len(u), n, *in, *out))
 	}
@@ -178,7 +238,13 @@ func winoRun(n, b int, in *winoPlanes, cin int, x []float32, out *winoPlanes, co
 	for n0 := 0; n0 < n; n0 += b {
 		nb := min(b, n-n0)
 		t := nb * tpi
-		v, m := scratch.get(36*cin*t), scratch.get(36*cout*t)
+		var v []float32
+		if keep != nil {
+			v = keep[36*cin*n0*tpi : 36*cin*(n0+nb)*tpi]
+		} else {
+			v = scratch.get(36 * cin * t)
+		}
+		m := scratch.get(36 * cout * t)
 		xs := x[n0*in.size:]
 		parallelRange(cin, 1, func(c0, c1 int) {
 			winoIn(in, xs, nb, c0, c1, v, t, cin*t)
@@ -190,7 +256,9 @@ func winoRun(n, b int, in *winoPlanes, cin int, x []float32, out *winoPlanes, co
 		parallelRange(cout, 1, func(c0, c1 int) {
 			winoOut(out, m, t, cout*t, nb, c0, c1, ys)
 		})
-		scratch.put(v)
+		if keep == nil {
+			scratch.put(v)
+		}
 		scratch.put(m)
 	}
 }
@@ -201,8 +269,10 @@ func winoRun(n, b int, in *winoPlanes, cin int, x []float32, out *winoPlanes, co
 // output-gradient tiles (co × tiles) and the transformed input tiles
 // (tiles × cin) summed over all chunks of samples, then each 6×6 sum taken
 // back to a 3×3 kernel: w's gradient for a stride-1 convolution, and for a
-// stride-2 one, the kernel whose existing taps are w's gradient.
-func winoFilter(g *geom, x, gy, gw []float32) {
+// stride-2 one, the kernel whose existing taps are w's gradient. It takes
+// the transformed input tiles from keep where the forward pass left them
+// there (see winoTiles).
+func winoFilter(g *geom, x, gy, gw []float32, keep *winoTiles) {
 	in, out := winoSides(g)
 	cin, cout := winoCin(g), g.co
 	if len(x) < g.n*in.size || len(gy) < g.n*out.size || len(gw) < g.co*g.rows() {
@@ -212,14 +282,26 @@ func winoFilter(g *geom, x, gy, gw []float32) {
 	b := winoBatch(g)
 	mg := scratch.get(36 * cout * cin)
 	defer scratch.put(mg)
+	kept := keep.take(g, x)
+	if kept != nil {
+		defer winoTilePool.put(kept)
+	}
 	for n0 := 0; n0 < g.n; n0 += b {
 		nb := min(b, g.n-n0)
 		t := nb * tpi
-		v, gt := scratch.get(36*cin*t), scratch.get(36*cout*t)
+		var v []float32
+		if kept != nil {
+			v = kept[36*cin*n0*tpi : 36*cin*(n0+nb)*tpi]
+		} else {
+			v = scratch.get(36 * cin * t)
+		}
+		gt := scratch.get(36 * cout * t)
 		xs, gys := x[n0*in.size:], gy[n0*out.size:]
-		parallelRange(cin, 1, func(c0, c1 int) {
-			winoIn(&in, xs, nb, c0, c1, v, t, cin*t)
-		})
+		if kept == nil {
+			parallelRange(cin, 1, func(c0, c1 int) {
+				winoIn(&in, xs, nb, c0, c1, v, t, cin*t)
+			})
+		}
 		parallelRange(cout, 1, func(c0, c1 int) {
 			winoGout(&out, gys, nb, c0, c1, gt, t, cout*t)
 		})
@@ -230,7 +312,9 @@ func winoFilter(g *geom, x, gy, gw []float32) {
 		parallel(36, func(_, xi int) {
 			blas.Sgemm(false, true, cout, cin, t, 1, gt[xi*cout*t:], t, v[xi*cin*t:], t, beta, mg[xi*cout*cin:], cin)
 		})
-		scratch.put(v)
+		if kept == nil {
+			scratch.put(v)
+		}
 		scratch.put(gt)
 	}
 	parallelRange(cout, 1, func(r0, r1 int) {

@@ -57,6 +57,10 @@ typedef float anogo_v8u __attribute__((vector_size(32), aligned(4)));
 	s = (col) / (tpi); int tt_ = (col) % (tpi); ti = tt_ / (tw); tj = tt_ % (tw); \
 } while (0)
 
+// ANOGO_NEXT steps (s, ti, tj) to the next column's tile.
+#define ANOGO_NEXT(s, ti, tj, th, tw) \
+	(++tj == (tw) ? (tj = 0, ++ti == (th) ? (ti = 0, s++) : 0) : 0)
+
 // anogo_wino_in transforms the tiles of channels [c0, c1) of nb samples
 // (sample stride sstride) into V: value ξ = 6i+j of the tile in column col
 // of channel ch goes to V[ξ·xs + ch·ldv + col], col = s·th·tw + ti·tw + tj.
@@ -72,9 +76,9 @@ static inline __attribute__((always_inline)) void anogo_wino_in_body(const float
 			int nl = T - col0 < 8 ? T - col0 : 8;
 			anogo_v8 d[36];
 			float *df = (float *)d;
-			for (int l = 0; l < nl; l++) {
-				int s, ti, tj;
-				ANOGO_TILE(col0 + l, tpi, tw, s, ti, tj);
+			int s, ti, tj;
+			ANOGO_TILE(col0, tpi, tw, s, ti, tj);
+			for (int l = 0; l < nl; l++, ANOGO_NEXT(s, ti, tj, th, tw)) {
 				const float *pl = x + s * sstride + off;
 				int r0 = 4 * ti - 1, q0 = 4 * tj - 1;
 				if (r0 >= 0 && q0 >= 0 && r0 + 6 <= vr && q0 + 6 <= vc) {
@@ -158,15 +162,22 @@ static inline __attribute__((always_inline)) void anogo_wino_out_body(const floa
 					o[4 * i], o[4 * i + 1], o[4 * i + 2], o[4 * i + 3]);
 			}
 			const float *of = (const float *)o;
-			for (int l = 0; l < nl; l++) {
-				int s, ti, tj;
-				ANOGO_TILE(col0 + l, tpi, tw, s, ti, tj);
+			int s, ti, tj;
+			ANOGO_TILE(col0, tpi, tw, s, ti, tj);
+			for (int l = 0; l < nl; l++, ANOGO_NEXT(s, ti, tj, th, tw)) {
 				float *pl = y + s * sstride + off;
 				int r0 = 4 * ti, q0 = 4 * tj;
 				int nr = vr - r0 < 4 ? vr - r0 : 4, nc = vc - q0 < 4 ? vc - q0 : 4;
-				for (int r = 0; r < nr; r++) {
-					float *dst = pl + (long)(r0 + r) * rs + (long)q0 * cs;
-					for (int c = 0; c < nc; c++) dst[c * cs] = of[(4 * r + c) * 8 + l];
+				if (cs == 1 && nc == 4) {
+					for (int r = 0; r < nr; r++) {
+						float *dst = pl + (long)(r0 + r) * rs + q0;
+						for (int c = 0; c < 4; c++) dst[c] = of[(4 * r + c) * 8 + l];
+					}
+				} else {
+					for (int r = 0; r < nr; r++) {
+						float *dst = pl + (long)(r0 + r) * rs + (long)q0 * cs;
+						for (int c = 0; c < nc; c++) dst[c * cs] = of[(4 * r + c) * 8 + l];
+					}
 				}
 			}
 		}
@@ -324,15 +335,22 @@ static inline __attribute__((always_inline)) void anogo_wino_gout_body(const flo
 			int nl = T - col0 < 8 ? T - col0 : 8;
 			anogo_v8 d[16];
 			float *df = (float *)d;
-			for (int l = 0; l < 8; l++) {
+			int s, ti, tj;
+			ANOGO_TILE(col0, tpi, tw, s, ti, tj);
+			for (int l = 0; l < 8; l++, ANOGO_NEXT(s, ti, tj, th, tw)) {
 				if (l >= nl) {
 					for (int e = 0; e < 16; e++) df[e * 8 + l] = 0.0f;
 					continue;
 				}
-				int s, ti, tj;
-				ANOGO_TILE(col0 + l, tpi, tw, s, ti, tj);
 				const float *pl = gy + s * sstride + (long)ch * plane;
 				int r0 = 4 * ti, q0 = 4 * tj;
+				if (r0 + 4 <= hh && q0 + 4 <= ww) {
+					for (int r = 0; r < 4; r++) {
+						const float *src = pl + (long)(r0 + r) * ww + q0;
+						for (int c = 0; c < 4; c++) df[(4 * r + c) * 8 + l] = src[c];
+					}
+					continue;
+				}
 				for (int r = 0; r < 4; r++) {
 					for (int c = 0; c < 4; c++) {
 						int y = r0 + r, x = q0 + c;

@@ -131,9 +131,9 @@ func TestWinogradStride1MatchesDirect(t *testing.T) {
 				winoMaxFloats, winoMaxFloats1, winoMinTiles1 = bd.maxF, bd.maxF1, bd.minT1
 				what := fmt.Sprintf("geometry %d %+v, workers %d, chunks of %d samples", gi, g, nw, winoBatch(&g))
 				got := [3][]float32{randn(rng, len(gy)), randn(rng, len(x)), randn(rng, len(w))} // garbage that must be overwritten
-				winoForward(&g, x, w, got[0])
+				winoForward(&g, x, w, got[0], nil)
 				winoData(&g, gy, w, got[1])
-				winoFilter(&g, x, gy, got[2])
+				winoFilter(&g, x, gy, got[2], nil)
 				for k := range 3 {
 					d := maxRelDiff(got[k], want[k])
 					worst[k] = math.Max(worst[k], d)
@@ -301,5 +301,102 @@ func TestFAnoGANFixtureWinograd(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no residual block in the fixture")
+	}
+}
+
+// TestWinogradKeptTiles runs training-style graphs through
+// Conv2d(x, w, s, p, 0) on the Winograd path, whose filter gradients take
+// the forward passes' transformed inputs (winoTiles): a stride-1 3×3
+// convolution, a ReLU, a second one (whose input is an op's output) and a
+// stride-2 5×5 one, with the loss Σ out·R (so that the last output
+// gradient does not depend on the forward pass). Each graph runs several
+// times with x changed in place in between, in one chunk of samples and in
+// several (winoMaxFloats1 and winoMinTiles1 shrunk), and its output and
+// gradients must match the im2col path's; the tiles must have been taken
+// by every filter gradient.
+func TestWinogradKeptTiles(t *testing.T) {
+	defer func(v, f, m int) { winogradMinC1, winoMaxFloats1, winoMinTiles1 = v, f, m }(winogradMinC1, winoMaxFloats1, winoMinTiles1)
+	winogradMinC1 = 16
+	for _, s := range []struct {
+		n, c, co, h int
+		small       bool // chunks of a sample or two
+	}{{4, 16, 32, 14, false}, {5, 16, 24, 12, true}, {3, 33, 16, 7, true}} {
+		winoMaxFloats1, winoMinTiles1 = 512<<10, 128
+		if s.small {
+			winoMaxFloats1, winoMinTiles1 = 1, 1
+		}
+		g := gorgonia.NewGraph()
+		rng := rand.New(rand.NewPCG(57, uint64(s.h)))
+		xd := randn(rng, s.n*s.c*s.h*s.h)
+		x := newInput(g, "x", xd, s.n, s.c, s.h, s.h)
+		w1 := newInput(g, "w1", randn(rng, s.co*s.c*9), s.co, s.c, 3, 3)
+		w2 := newInput(g, "w2", randn(rng, s.co*s.co*9), s.co, s.co, 3, 3)
+		w3 := newInput(g, "w3", randn(rng, s.co*s.co*25), s.co, s.co, 5, 5)
+		h1, err := Conv2d(x, w1, 1, 1, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := gorgonia.Must(gorgonia.Rectify(h1))
+		h2, err := Conv2d(a, w2, 1, 1, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := Conv2d(h2, w3, 2, 2, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		convs := []*gorgonia.Node{h1, h2, out}
+		for _, c := range convs {
+			op := c.Op().(*convOp)
+			if !useWinograd(&op.g) {
+				t.Fatalf("%+v does not take the Winograd path", op.g)
+			}
+		}
+		r := newInput(g, "R", randn(rng, out.Shape().TotalSize()), out.Shape()...)
+		loss := gorgonia.Must(gorgonia.Sum(gorgonia.Must(gorgonia.HadamardProd(out, r))))
+		wrt := []*gorgonia.Node{x, w1, w2, w3}
+		grads, err := gorgonia.Grad(loss, wrt...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range convs {
+			if c.Op().(*convOp).tiles == nil {
+				t.Fatalf("%v: no tiles kept for the filter gradient", c.Op())
+			}
+		}
+		m := gorgonia.NewTapeMachine(g)
+		run := func() [][]float32 {
+			m.Reset()
+			if err := m.RunAll(); err != nil {
+				t.Fatal(err)
+			}
+			vs := [][]float32{values(t, out)}
+			for _, gr := range grads {
+				vs = append(vs, values(t, gr))
+			}
+			return vs
+		}
+		for step := range 3 {
+			got := run()
+			for _, c := range convs {
+				if k := c.Op().(*convOp).tiles; k.ok || k.v != nil {
+					t.Errorf("%+v, step %d: %v: the filter gradient did not take the kept tiles", s, step, c.Op())
+				}
+			}
+			var want [][]float32
+			direct(func() { want = run() })
+			for i, what := range []string{"output", "x gradient", "w1 gradient", "w2 gradient", "w3 gradient"} {
+				d := maxRelDiff(got[i], want[i])
+				if d > 2e-5 {
+					t.Errorf("%+v, step %d: %s: Winograd and im2col differ by %g", s, step, what, d)
+				} else if testing.Verbose() {
+					t.Logf("%+v, step %d: %s: Winograd and im2col differ by %.3g", s, step, what, d)
+				}
+			}
+			for i := range xd {
+				xd[i] = 0.5*xd[i] + float32(rng.NormFloat64()) // a new batch in place
+			}
+		}
+		m.Close()
 	}
 }

@@ -161,9 +161,9 @@ func TestWinogradBaselineSameAsAVX2(t *testing.T) {
 		for i, on := range []bool{true, false} {
 			winoSetAVX2(on)
 			y[i], gx[i], gw[i] = make([]float32, len(gy)), make([]float32, len(x)), make([]float32, len(w))
-			winoForward(&g, x, w, y[i])
+			winoForward(&g, x, w, y[i], nil)
 			winoData(&g, gy, w, gx[i])
-			winoFilter(&g, x, gy, gw[i])
+			winoFilter(&g, x, gy, gw[i], nil)
 		}
 		if !slices.Equal(gw[0], gw[1]) {
 			t.Errorf("geometry %d %+v: weight gradient: the two versions differ", gi, g)
