@@ -47,8 +47,8 @@ func (m *Model) checkpoint(md meta) (*checkpoint.Checkpoint, error) {
 	m.G.AddTo(c)
 	m.D.AddTo(c)
 	m.E.AddTo(c)
-	m.WGANHistory.addTo(c, historyWGAN)
-	m.EncoderHistory.addTo(c, historyEncoder)
+	m.WGANHistory.AddTo(c, historyWGAN)
+	m.EncoderHistory.AddTo(c, historyEncoder)
 	return c, nil
 }
 
@@ -142,10 +142,10 @@ func load(path, stage string) (*Model, *checkpoint.Checkpoint, meta, error) {
 			return nil, nil, md, fmt.Errorf("fanogan: %q: %w", path, err)
 		}
 	}
-	if m.WGANHistory, err = restoreHistory(c, historyWGAN); err != nil {
+	if m.WGANHistory, err = train.RestoreHistory(c, historyWGAN); err != nil {
 		return nil, nil, md, fmt.Errorf("fanogan: %q: %w", path, err)
 	}
-	if m.EncoderHistory, err = restoreHistory(c, historyEncoder); err != nil {
+	if m.EncoderHistory, err = train.RestoreHistory(c, historyEncoder); err != nil {
 		return nil, nil, md, fmt.Errorf("fanogan: %q: %w", path, err)
 	}
 	return m, c, md, nil

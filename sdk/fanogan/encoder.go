@@ -224,6 +224,6 @@ func (t *EncoderTrainer) Step(batch []float32, n int) (map[string]float64, error
 		return nil, err
 	}
 	out := map[string]float64{"loss_e": loss}
-	t.Model.EncoderHistory.add(out)
+	t.Model.EncoderHistory.Add(out)
 	return out, nil
 }

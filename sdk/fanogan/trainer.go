@@ -252,7 +252,7 @@ func (t *Trainer) Step(batch []float32, n int) (map[string]float64, error) {
 		}
 		out["loss_g"] = lg
 	}
-	t.Model.WGANHistory.add(out)
+	t.Model.WGANHistory.Add(out)
 	return out, nil
 }
 

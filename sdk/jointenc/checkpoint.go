@@ -38,7 +38,7 @@ func (m *Model) checkpoint(md meta) (*checkpoint.Checkpoint, error) {
 	m.G.AddTo(c)
 	m.D.AddTo(c)
 	m.E.AddTo(c)
-	m.History.addTo(c, historyPrefix)
+	m.History.AddTo(c, historyPrefix)
 	return c, nil
 }
 
@@ -108,7 +108,7 @@ func load(path, stage string) (*Model, *checkpoint.Checkpoint, meta, error) {
 		}
 	}
 	m.Sync()
-	if m.History, err = restoreHistory(c, historyPrefix); err != nil {
+	if m.History, err = train.RestoreHistory(c, historyPrefix); err != nil {
 		return nil, nil, md, fmt.Errorf("jointenc: %q: %w", path, err)
 	}
 	return m, c, md, nil

@@ -455,7 +455,7 @@ func (t *Trainer) Step(batch []float32, n int) (map[string]float64, error) {
 	t.Steps++
 	out := map[string]float64{"loss_d": mf - mr + gp + drift, "gp": gp, "drift": drift, "wasserstein": mr - mf,
 		"loss_g": lg, "loss_e": le, "res": float64(r), "alpha": alpha}
-	m.History.add(out)
+	m.History.Add(out)
 	return out, nil
 }
 
