@@ -164,44 +164,6 @@ func Contamination(ctx context.Context, cfg ContaminationConfig) (*Contamination
 	return rep, nil
 }
 
-// runSource is Run on an opened source.
-func runSource(ctx context.Context, cfg Config, src data.Source) (*Report, error) {
-	for _, name := range cfg.Methods {
-		if _, err := detector.Lookup(name); err != nil {
-			return nil, err
-		}
-	}
-	seeds := cfg.Seeds
-	reseed := len(seeds) > 0
-	if !reseed {
-		seeds = []uint64{cfg.Data.Seed}
-	}
-	rep := &Report{Config: cfg}
-	for _, seed := range seeds {
-		pc := cfg.Data
-		pc.Seed = seed
-		d, err := prep.PrepareSourceContext(ctx, src, pc)
-		if err != nil {
-			return nil, err
-		}
-		if len(d.Test) == 0 {
-			return nil, fmt.Errorf("%s has no test samples", pc.Data)
-		}
-		for _, name := range cfg.Methods {
-			run, err := cfg.run(ctx, name, seed, reseed, d)
-			if err != nil {
-				return nil, fmt.Errorf("%s, seed %d: %w", name, seed, err)
-			}
-			rep.Runs = append(rep.Runs, run)
-		}
-	}
-	var err error
-	if rep.Results, err = rep.table(); err != nil {
-		return nil, err
-	}
-	return rep, nil
-}
-
 // withLevel turns a results table (ResultColumns) into rows of
 // ContaminationColumns at level g.
 func withLevel(res dataframe.DataFrame, g float64) dataframe.DataFrame {

@@ -41,6 +41,7 @@ import (
 	"github.com/go-gota/gota/dataframe"
 	"github.com/go-gota/gota/series"
 
+	"github.com/anogo/anogo/datasets"
 	"github.com/anogo/anogo/datasets/patch"
 	"github.com/anogo/anogo/sdk/data"
 	"github.com/anogo/anogo/sdk/detector"
@@ -122,13 +123,33 @@ var ResultColumns = []string{"dataset", "class", "method", "seed", "auc", "ap", 
 
 // Run runs every method of cfg once per seed.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if err := cfg.checkMethods(); err != nil {
+		return nil, err
+	}
+	src, err := datasets.Open(cfg.Data.Data)
+	if err != nil {
+		return nil, err
+	}
+	return runSource(ctx, cfg, src)
+}
+
+// checkMethods reports an empty or unknown method list.
+func (cfg Config) checkMethods() error {
 	if len(cfg.Methods) == 0 {
-		return nil, fmt.Errorf("experiment: no methods (registered: %s)", strings.Join(detector.Names(), ", "))
+		return fmt.Errorf("experiment: no methods (registered: %s)", strings.Join(detector.Names(), ", "))
 	}
 	for _, name := range cfg.Methods {
 		if _, err := detector.Lookup(name); err != nil {
-			return nil, err
+			return err
 		}
+	}
+	return nil
+}
+
+// runSource is Run on an opened source.
+func runSource(ctx context.Context, cfg Config, src data.Source) (*Report, error) {
+	if err := cfg.checkMethods(); err != nil {
+		return nil, err
 	}
 	seeds := cfg.Seeds
 	reseed := len(seeds) > 0
@@ -139,7 +160,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	for _, seed := range seeds {
 		pc := cfg.Data
 		pc.Seed = seed
-		d, err := prep.PrepareContext(ctx, pc)
+		d, err := prep.PrepareSourceContext(ctx, src, pc)
 		if err != nil {
 			return nil, err
 		}
