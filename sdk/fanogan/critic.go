@@ -16,6 +16,7 @@ import (
 type critic struct {
 	m      *Model
 	graphs map[int]*criticGraph
+	ones   []float32 // the weights 1 of InputGrad
 }
 
 var _ penalty.Critic = (*critic)(nil)
@@ -176,11 +177,18 @@ func (c *critic) masks(cg *criticGraph, at []float32) error {
 		return err
 	}
 	defer cn.vm.Reset()
-	if err := cg.run(cn, at, make([]float32, cg.n)); err != nil {
+	if err := cg.run(cn, at, cg.zeros()); err != nil {
 		return err
 	}
 	cg.keepMasks(cn, at)
 	return nil
+}
+
+// zeros returns the weights 0 of a pass that only records activations.
+func (cg *criticGraph) zeros() []float32 {
+	w := f32s(cg.w)
+	clear(w)
+	return w
 }
 
 func (c *critic) batch(x []float32, n int) (*criticGraph, error) {
@@ -203,12 +211,11 @@ func (c *critic) InputGrad(d, gx, x []float32) error {
 	if err != nil {
 		return err
 	}
-	ones := make([]float32, len(d))
-	for i := range ones {
-		ones[i] = 1
+	for len(c.ones) < len(d) {
+		c.ones = append(c.ones, 1)
 	}
 	defer cn.vm.Reset()
-	if err := cg.run(cn, x, ones); err != nil {
+	if err := cg.run(cn, x, c.ones[:len(d)]); err != nil {
 		return err
 	}
 	copy(d, f32s(cn.d.Value()))

@@ -51,6 +51,9 @@ func TestStepsRun(t *testing.T) {
 					t.Fatalf("%d: %s = %v", size, k, v)
 				}
 			}
+			if l["wasserstein"] == 0 || l["loss_d"] == l["gp"] {
+				t.Fatalf("step %d: the critic's values were not read: %v", i, l)
+			}
 			if _, ok := l["loss_g"]; ok != (i == 4) {
 				t.Fatalf("step %d: loss_g present %v", i, ok)
 			}

@@ -89,6 +89,9 @@ type Trainer struct {
 	gstep  genGraph // G(z) -> D -> L_G, gradients to G
 	dgrads [][]float32
 	ggrads [][]float32
+	// Per-step buffers: the fakes, real and fake batches together with
+	// their loss weights, D's values, the interpolation weights.
+	fakeB, x, w, d, alpha []float32
 }
 
 // genGraph is a compiled graph fed by z.
@@ -204,22 +207,29 @@ func (t *Trainer) Step(batch []float32, n int) (map[string]float64, error) {
 		t.fake.vm.Reset()
 		return nil, err
 	}
-	fake := append([]float32(nil), f32s(t.fake.out.Value())...)
+	t.fakeB = append(t.fakeB[:0], f32s(t.fake.out.Value())...)
+	fake := t.fakeB
 	t.fake.vm.Reset()
 
 	// mean D(fake) - mean D(real): one weight gradient on both batches.
-	x := append(append(make([]float32, 0, 2*len(batch)), batch...), fake...)
-	w := make([]float32, 2*n)
-	for i := range w {
-		w[i] = 1 / float32(n)
-		if i < n {
-			w[i] = -1 / float32(n)
+	t.x = append(append(t.x[:0], batch...), fake...)
+	if len(t.w) != 2*n {
+		t.w = make([]float32, 2*n)
+		for i := range t.w {
+			t.w[i] = 1 / float32(n)
+			if i < n {
+				t.w[i] = -1 / float32(n)
+			}
 		}
 	}
-	d, err := t.critic.weightGrad(t.dgrads, make([]float32, 0, 2*n), x, w, nil)
+	if t.d == nil {
+		t.d = make([]float32, 0, 2*n)
+	}
+	d, err := t.critic.weightGrad(t.dgrads, t.d[:0], t.x, t.w, nil)
 	if err != nil {
 		return nil, err
 	}
+	t.d = d
 	var dReal, dFake float64
 	for i, v := range d {
 		if i < n {
@@ -230,7 +240,10 @@ func (t *Trainer) Step(batch []float32, n int) (map[string]float64, error) {
 	}
 	// x̂ = x + α(G(z) - x) is α'·x + (1-α')·G(z) with α' = 1 - α, the form
 	// penalty.WGANGP takes.
-	alpha := make([]float32, n)
+	if len(t.alpha) != n {
+		t.alpha = make([]float32, n)
+	}
+	alpha := t.alpha
 	for i := range alpha {
 		alpha[i] = float32(1 - rng.Float64())
 	}
