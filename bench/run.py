@@ -44,10 +44,12 @@ SGEMM_N = 2048
 # about 9 s on a shared 2-core machine), so it gets one warm-up and one or two timed cycles.
 SCHEDULE = {
     "64": {"train": (1, 3), "map": (1, 5), "infer": (1, 5),
-           "train_fanogan": (1, 1), "encode_fanogan": (1, 5)},
+           "train_fanogan": (1, 1), "encode_fanogan": (1, 5),
+           "train_jointenc": (1, 2), "encode_jointenc": (1, 5)},
     "32": {"train": (2, 6), "map": (2, 10), "infer": (2, 10)},
     "28": {"train": (2, 10), "map": (2, 20), "infer": (2, 20),
-           "train_fanogan": (1, 2), "encode_fanogan": (1, 10)},
+           "train_fanogan": (1, 2), "encode_fanogan": (1, 10),
+           "train_jointenc": (1, 3), "encode_jointenc": (1, 10)},
 }
 SMOKE_SCHEDULE = (1, 1)
 SMOKE_BATCH = 8
@@ -69,7 +71,14 @@ FANOGAN_TASKS = ("train_fanogan", "encode_fanogan")
 FANOGAN_CONFIGS = ("64", "28")
 FANOGAN_CRITIC_STEPS = 5
 ENCODE_TARGET = 500
-ALL_TASKS = tuple(TASKS) + (MAPIMG,) + FANOGAN_TASKS
+# The jointly trained encoder (bench/jointenc_ref.py): one joint step (D with WGAN-GP and drift, G,
+# E) at the full resolution, and the one-pass scoring; no FLOP formula either.
+JOINTENC_TASKS = ("train_jointenc", "encode_jointenc")
+JOINTENC_CONFIGS = ("28", "64")
+# Every method's task with its configs (the models of its reference module in bench/).
+MODEL_CONFIGS = {**{t: FANOGAN_CONFIGS for t in FANOGAN_TASKS},
+                 **{t: JOINTENC_CONFIGS for t in JOINTENC_TASKS}}
+ALL_TASKS = tuple(TASKS) + (MAPIMG,) + tuple(MODEL_CONFIGS)
 
 
 class Harness:
@@ -265,9 +274,9 @@ class Harness:
             self.sgemm(rep)
             for config in self.args.configs:
                 for task in self.args.tasks:
-                    if task in FANOGAN_TASKS and config not in FANOGAN_CONFIGS:
-                        note = (f"{task} {config} skipped: the f-AnoGAN tasks have configs "
-                                f"{', '.join(FANOGAN_CONFIGS)}")
+                    if task in MODEL_CONFIGS and config not in MODEL_CONFIGS[task]:
+                        note = (f"{task} {config} skipped: {task} has configs "
+                                f"{', '.join(MODEL_CONFIGS[task])}")
                         if note not in self.notes:
                             self.notes.append(note)
                         continue
@@ -414,7 +423,7 @@ def summarise(samples):
             gflops = flops(CONFIGS[config], task) * items / 1e9
             torch = groups.get((task, config, "torch"))
             ratio = items / statistics.median(torch["items"]) if torch else None
-        elif task in FANOGAN_TASKS:
+        elif task in MODEL_CONFIGS:
             gflops = None
             torch = groups.get((task, config, "torch"))
             ratio = items / statistics.median(torch["items"]) if torch else None

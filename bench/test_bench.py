@@ -15,6 +15,7 @@ from torch import nn  # noqa: E402
 
 import dcgan_shapes as shapes  # noqa: E402
 import fanogan_ref as fr  # noqa: E402
+import jointenc_ref as jr  # noqa: E402
 import run  # noqa: E402
 import torch_ref  # noqa: E402
 
@@ -251,6 +252,20 @@ class FanoganModelTest(unittest.TestCase):
         self.assertTrue(bool((score >= pixels).all()))  # plus kappa * the feature residual
         self.assertTrue(bool((cycle >= 0).all()))
         self.assertTrue(torch.isfinite(torch.tensor(fr.encode_step_fn(cfg, 2, seed=1)())))
+
+    def test_model_refs_agree(self):
+        """Every reference module's tasks and configs are known to run.py and torch_ref.py."""
+        for ref in torch_ref.MODEL_REFS:
+            for t in ref.TASKS:
+                self.assertIn(t, run.MODEL_CONFIGS, t)
+                self.assertEqual(set(run.MODEL_CONFIGS[t]), set(ref.CONFIGS), t)
+                self.assertIn(t, ref.STEP_FNS, t)
+                self.assertIn(t, ref.ITEMS_PER_BATCH, t)
+                for c in ref.CONFIGS:
+                    self.assertIn(t, run.SCHEDULE[c], (c, t))
+                    self.assertIn(t, torch_ref.DEFAULT_REPS[c], (c, t))
+        self.assertEqual(set(run.MODEL_CONFIGS), set(torch_ref.MODEL_TASKS))
+        self.assertEqual(run.JOINTENC_TASKS, jr.TASKS)
 
     def test_names_agree(self):
         self.assertEqual(run.FANOGAN_TASKS, fr.TASKS)

@@ -19,6 +19,10 @@ Tasks and what one item is (items_per_s in the CSV):
   encode_fanogan  f-AnoGAN's one-pass scoring (fanogan_ref.py): E, G and f on a batch in eval
          mode, izi_f score per image; items/s = images scored per second.
   The f-AnoGAN tasks have their own configs: 64 (S=64, W=16, Z=128) and 28 (S=28, W=32, Z=128).
+  train_jointenc, encode_jointenc  the jointly trained encoder (jointenc_ref.py): one joint step
+         (D with WGAN-GP and drift, G, E) at the full resolution; the one-pass scoring.
+  Every model reference module (MODEL_REFS) has the same shape: TASKS, CONFIGS, STEP_FNS,
+  ITEMS_PER_BATCH; its tasks run on its own configs.
 
 Each (task, config) is measured in its own process (when more than one is asked for), so that
 peak_rss_mb (getrusage max RSS) is per task. Output: CSV with the columns
@@ -47,9 +51,15 @@ import torch.nn.functional as F  # noqa: E402
 
 from dcgan_shapes import CONFIGS, TASKS, flops  # noqa: E402
 import fanogan_ref  # noqa: E402
+import jointenc_ref  # noqa: E402
 
+# The methods' reference modules: each has TASKS, CONFIGS (its own models by config name),
+# STEP_FNS (task -> function(config, batch, seed) returning a step) and ITEMS_PER_BATCH (items
+# per batch element of one step).
+MODEL_REFS = (fanogan_ref, jointenc_ref)
+MODEL_TASKS = {t: m for m in MODEL_REFS for t in m.TASKS}
 FANOGAN_TASKS = fanogan_ref.TASKS
-ALL_TASKS = tuple(TASKS) + tuple(FANOGAN_TASKS)
+ALL_TASKS = tuple(TASKS) + tuple(MODEL_TASKS)
 
 COLUMNS = ["task", "config", "impl", "items_per_s", "ratio_vs_torch", "gflops", "peak_rss_mb"]
 
@@ -63,13 +73,15 @@ BN_MOMENTUM, BN_EPS = 0.1, 1e-5
 # Default warm-up and timed repetitions per config and task: enough for a stable median within a
 # few seconds per (task, config) on 2 cores.
 DEFAULT_REPS = {
-    "64": {"train": 5, "map": 10, "infer": 10, "train_fanogan": 2, "encode_fanogan": 5},
+    "64": {"train": 5, "map": 10, "infer": 10, "train_fanogan": 2, "encode_fanogan": 5,
+           "train_jointenc": 3, "encode_jointenc": 5},
     "32": {"train": 10, "map": 20, "infer": 20},
-    "28": {"train": 20, "map": 40, "infer": 40, "train_fanogan": 2, "encode_fanogan": 10},
+    "28": {"train": 20, "map": 40, "infer": 40, "train_fanogan": 2, "encode_fanogan": 10,
+           "train_jointenc": 5, "encode_jointenc": 10},
 }
 DEFAULT_WARMUP = 2
 # A WGAN-GP cycle takes seconds (64x64: about 16 s on a shared 2-core machine): one warm-up.
-TASK_WARMUP = {"train_fanogan": 1, "encode_fanogan": 1}
+TASK_WARMUP = {t: 1 for t in MODEL_TASKS}
 
 
 class Generator(nn.Module):
@@ -228,9 +240,10 @@ STEP_FNS = {"train": train_step_fn, "map": map_step_fn, "infer": infer_step_fn}
 
 def measure(task, config, batch, warmup, reps, seed=1):
     """Times reps steps after warmup ones; returns (items/s from the median step, step times)."""
-    if task in FANOGAN_TASKS:
-        step = fanogan_ref.STEP_FNS[task](fanogan_ref.CONFIGS[config], batch, seed)
-        batch *= fanogan_ref.ITEMS_PER_BATCH[task]
+    if task in MODEL_TASKS:
+        ref = MODEL_TASKS[task]
+        step = ref.STEP_FNS[task](ref.CONFIGS[config], batch, seed)
+        batch *= ref.ITEMS_PER_BATCH[task]
     else:
         step = STEP_FNS[task](CONFIGS[config], batch, seed)
     for _ in range(warmup):
@@ -251,14 +264,14 @@ def peak_rss_mb():
 def row(task, config, items_per_s, rss):
     """One CSV row of the torch reference; GFLOP/s from the analytical count (none for f-AnoGAN)."""
     gflops = ""
-    if task not in FANOGAN_TASKS:
+    if task not in MODEL_TASKS:
         gflops = f"{flops(CONFIGS[config], task) * items_per_s / 1e9:.2f}"
     return [task, config, "torch", f"{items_per_s:.2f}", "1.000", gflops, f"{rss:.0f}"]
 
 
 def run_one(args, task, config):
     """Measures one (task, config) in this process and returns its CSV row."""
-    reps = args.reps or DEFAULT_REPS[config][task]
+    reps = args.reps or DEFAULT_REPS[config].get(task, 3)
     warmup = TASK_WARMUP.get(task, DEFAULT_WARMUP) if args.warmup is None else args.warmup
     items, times = measure(task, config, args.batch, warmup, reps, args.seed)
     steps = "cycles" if task == "train_fanogan" else "steps"
@@ -327,10 +340,11 @@ def parse_args(argv):
         p.error("--reps and --warmup must not be negative")
     if args.threads < 1 or args.batch < 1:
         p.error("--threads and --batch must be at least 1")
-    bad = [f"{t} {c}" for t in args.tasks if t in FANOGAN_TASKS for c in args.configs
-           if c not in fanogan_ref.CONFIGS]
+    bad = [(t, c) for t in args.tasks if t in MODEL_TASKS for c in args.configs
+           if c not in MODEL_TASKS[t].CONFIGS]
     if bad and len(args.tasks) * len(args.configs) == 1:
-        p.error(f"{bad[0]}: the f-AnoGAN tasks have configs {', '.join(fanogan_ref.CONFIGS)}")
+        t, c = bad[0]
+        p.error(f"{t} {c}: {t} has configs {', '.join(MODEL_TASKS[t].CONFIGS)}")
     return args
 
 
@@ -340,9 +354,9 @@ def main(argv):
     jobs = []
     for c in args.configs:
         for t in args.tasks:
-            if t in FANOGAN_TASKS and c not in fanogan_ref.CONFIGS:
-                print(f"torch_ref: {t} {c} skipped: the f-AnoGAN tasks have configs "
-                      f"{', '.join(fanogan_ref.CONFIGS)}", file=sys.stderr)
+            if t in MODEL_TASKS and c not in MODEL_TASKS[t].CONFIGS:
+                print(f"torch_ref: {t} {c} skipped: {t} has configs "
+                      f"{', '.join(MODEL_TASKS[t].CONFIGS)}", file=sys.stderr)
                 continue
             jobs.append((t, c))
     if len(jobs) == 1:

@@ -22,6 +22,11 @@
 //	       penalty, one generator step; fanogan.go);
 //	encode_fanogan one image mapped and scored in one pass (E, G, the critic's
 //	       features of x and G(E(x))): items/s = batch / time of fanogan.Scorer.Map.
+//	train_jointenc one real image consumed by the jointly trained encoder's step at
+//	       the full resolution (D with WGAN-GP and drift, G, E): items/s = batch /
+//	       time of one jointenc.Trainer.Step (jointenc.go);
+//	encode_jointenc one image scored in one pass (E, G, the critic's features):
+//	       items/s = batch / time of jointenc.Scorer.Score.
 //
 // When more than one (task, config) is asked for, each runs in a child
 // process, so that peak_rss_mb (getrusage max RSS) is the task's own.
@@ -62,7 +67,8 @@ var (
 // mapimg (mapimg.go), which is run only when asked for.
 var (
 	tasks    = []string{"train", "map", "infer"}
-	allTasks = []string{"train", "map", "infer", "mapimg", taskTrainFanogan, taskEncodeFanogan, taskMapFanogan}
+	allTasks = []string{"train", "map", "infer", "mapimg", taskTrainFanogan, taskEncodeFanogan, taskMapFanogan,
+		taskTrainJointenc, taskEncodeJointenc}
 )
 
 // configs are the benchmarked models, named by image size (bench/dcgan_shapes.py).
@@ -75,9 +81,9 @@ var configs = map[string]dcgan.Config{
 // defaultReps are the timed repetitions per config and task when --reps is
 // 0, as in torch_ref.py.
 var defaultReps = map[string]map[string]int{
-	"64": {"train": 5, "map": 10, "infer": 10, taskTrainFanogan: 2, taskEncodeFanogan: 10},
-	"32": {"train": 10, "map": 20, "infer": 20, taskTrainFanogan: 3, taskEncodeFanogan: 20},
-	"28": {"train": 20, "map": 40, "infer": 40, taskTrainFanogan: 3, taskEncodeFanogan: 20},
+	"64": {"train": 5, "map": 10, "infer": 10, taskTrainFanogan: 2, taskEncodeFanogan: 10, taskTrainJointenc: 3, taskEncodeJointenc: 10},
+	"32": {"train": 10, "map": 20, "infer": 20, taskTrainFanogan: 3, taskEncodeFanogan: 20, taskTrainJointenc: 3, taskEncodeJointenc: 20},
+	"28": {"train": 20, "map": 40, "infer": 40, taskTrainFanogan: 3, taskEncodeFanogan: 20, taskTrainJointenc: 5, taskEncodeJointenc: 20},
 }
 
 // options are the parsed flags.
@@ -149,7 +155,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("anogobench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	taskList := fs.String("tasks", strings.Join(tasks, ","), "comma-separated tasks: train, map, infer, mapimg, train_fanogan, encode_fanogan, mapimg_fanogan")
+	taskList := fs.String("tasks", strings.Join(tasks, ","), "comma-separated tasks: "+strings.Join(allTasks, ", "))
 	configList := fs.String("configs", "64,28", "comma-separated configs (image sizes): 64, 32, 28")
 	reps := fs.Int("reps", 0, "timed repetitions per task (0: a default per config and task)")
 	warmup := fs.Int("warmup", 2, "untimed warm-up repetitions")
@@ -286,6 +292,17 @@ func measure(o options, task, config string, stderr io.Writer) ([]string, error)
 		times, cpu, err = timeEncodeFanogan(fcfg, o.batch, o.warmup, reps, o.seed)
 	case taskMapFanogan:
 		times, cpu, err = timeMapFanogan(fcfg, o.batch, o.warmup, reps, o.seed)
+	case taskTrainJointenc, taskEncodeJointenc:
+		jcfg := jointencConfigs[config]
+		if o.width > 0 {
+			jcfg.Width = o.width
+		}
+		if task == taskTrainJointenc {
+			times, cpu, err = timeTrainJointenc(jcfg, o.batch, o.warmup, reps, o.seed)
+		} else {
+			times, cpu, err = timeEncodeJointenc(jcfg, o.batch, o.warmup, reps, o.seed)
+		}
+		items = jointencItems(task, o.batch)
 	case "train":
 		times, cpu, err = timeTrain(cfg, o.batch, o.warmup, reps, o.seed)
 	case "map":

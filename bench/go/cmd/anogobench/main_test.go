@@ -46,6 +46,24 @@ func TestRunPrintsRow(t *testing.T) {
 	}
 }
 
+// TestMethodTasksRun runs the methods' tasks once at a tiny width.
+func TestMethodTasksRun(t *testing.T) {
+	for _, task := range []string{taskTrainJointenc, taskEncodeJointenc} {
+		var out bytes.Buffer
+		args := []string{"--tasks", task, "--configs", "28", "--reps", "1", "--warmup", "1", "--batch", "4", "--width", "4"}
+		if err := run(args, &out, io.Discard); err != nil {
+			t.Fatalf("%s: %v", task, err)
+		}
+		recs, err := csv.NewReader(&out).ReadAll()
+		if err != nil || len(recs) != 2 || recs[1][0] != task {
+			t.Fatalf("%s: output %q (%v)", task, out.String(), err)
+		}
+		if v, err := strconv.ParseFloat(recs[1][3], 64); err != nil || !(v > 0) {
+			t.Errorf("%s: items_per_s %q, want a positive number", task, recs[1][3])
+		}
+	}
+}
+
 func TestParseFlagsRejects(t *testing.T) {
 	for i, args := range [][]string{
 		{"--tasks", "fly"},
