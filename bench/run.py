@@ -45,11 +45,13 @@ SGEMM_N = 2048
 SCHEDULE = {
     "64": {"train": (1, 3), "map": (1, 5), "infer": (1, 5),
            "train_fanogan": (1, 1), "encode_fanogan": (1, 5),
-           "train_jointenc": (1, 2), "encode_jointenc": (1, 5)},
+           "train_jointenc": (1, 2), "encode_jointenc": (1, 5),
+           "train_dpa": (1, 2), "encode_dpa": (1, 5)},
     "32": {"train": (2, 6), "map": (2, 10), "infer": (2, 10)},
     "28": {"train": (2, 10), "map": (2, 20), "infer": (2, 20),
            "train_fanogan": (1, 2), "encode_fanogan": (1, 10),
-           "train_jointenc": (1, 3), "encode_jointenc": (1, 10)},
+           "train_jointenc": (1, 3), "encode_jointenc": (1, 10),
+           "train_dpa": (1, 3), "encode_dpa": (1, 10)},
 }
 SMOKE_SCHEDULE = (1, 1)
 SMOKE_BATCH = 8
@@ -75,9 +77,14 @@ ENCODE_TARGET = 500
 # E) at the full resolution, and the one-pass scoring; no FLOP formula either.
 JOINTENC_TASKS = ("train_jointenc", "encode_jointenc")
 JOINTENC_CONFIGS = ("28", "64")
+# The perceptual autoencoder (bench/dpa_ref.py): one Adam step on the relative perceptual loss
+# through VGG19's trunk at the image size, and the scoring with its maps.
+DPA_TASKS = ("train_dpa", "encode_dpa")
+DPA_CONFIGS = ("28", "64")
 # Every method's task with its configs (the models of its reference module in bench/).
 MODEL_CONFIGS = {**{t: FANOGAN_CONFIGS for t in FANOGAN_TASKS},
-                 **{t: JOINTENC_CONFIGS for t in JOINTENC_TASKS}}
+                 **{t: JOINTENC_CONFIGS for t in JOINTENC_TASKS},
+                 **{t: DPA_CONFIGS for t in DPA_TASKS}}
 ALL_TASKS = tuple(TASKS) + (MAPIMG,) + tuple(MODEL_CONFIGS)
 
 

@@ -4,6 +4,7 @@ Run: /usr/bin/python3 -m unittest discover -s bench -p 'test_*.py'   (a few seco
 """
 
 import copy
+import math
 import os
 import sys
 import unittest
@@ -16,6 +17,7 @@ from torch import nn  # noqa: E402
 import dcgan_shapes as shapes  # noqa: E402
 import fanogan_ref as fr  # noqa: E402
 import jointenc_ref as jr  # noqa: E402
+import dpa_ref as dr  # noqa: E402
 import run  # noqa: E402
 import torch_ref  # noqa: E402
 
@@ -266,6 +268,7 @@ class FanoganModelTest(unittest.TestCase):
                     self.assertIn(t, torch_ref.DEFAULT_REPS[c], (c, t))
         self.assertEqual(set(run.MODEL_CONFIGS), set(torch_ref.MODEL_TASKS))
         self.assertEqual(run.JOINTENC_TASKS, jr.TASKS)
+        self.assertEqual(run.DPA_TASKS, dr.TASKS)
 
     def test_names_agree(self):
         self.assertEqual(run.FANOGAN_TASKS, fr.TASKS)
@@ -277,6 +280,56 @@ class FanoganModelTest(unittest.TestCase):
                 self.assertIn(t, torch_ref.DEFAULT_REPS[c], (c, t))
         self.assertEqual((fr.CONFIGS["64"].width, fr.CONFIGS["64"].latent), (32, 128))
         self.assertEqual((fr.CONFIGS["28"].width, fr.CONFIGS["28"].latent), (32, 128))
+
+
+class DpaModelTest(unittest.TestCase):
+    """dpa_ref.py computes what package dpa computes: its autoencoder and loss, loaded with the
+    weights of sdk/dpa/testdata/fixture.json (made independently from sdk/dpa/model.go), give the
+    fixture's reconstruction and L_rel at the image size."""
+
+    def test_matches_sdk_fixture(self):
+        import json
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sdk", "dpa",
+                            "testdata", "fixture.json")
+        with open(path) as f:
+            cases = json.load(f)["cases"]
+        for c in cases:
+            cfg = dr.Config(c["size"], c["width"], c["latent"])
+            top = len(cfg.levels) - 1
+            ae, feats = dr.AE(cfg).double(), dr.Features(c["features_width"]).double()
+            p = {k: torch.tensor(v["data"], dtype=torch.float64).reshape(v["shape"])
+                 for k, v in c["params"].items()}
+            mods = {f"E.from.{top}.conv": ae.from_grey, f"G.to.{top}": ae.to_grey,
+                    "E.out": ae.enc_out, "G.in": ae.dec_in}
+            for sub in ("conv1", "conv2", "shortcut"):
+                mods[f"E.from.{top}.block.{sub}"] = getattr(ae.from_block, sub)
+                for k in range(1, top + 1):
+                    mods[f"E.down.{k}.{sub}"] = getattr(ae.down[top - k], sub)
+                    mods[f"G.up.{k}.{sub}"] = getattr(ae.up[k - 1], sub)
+            with torch.no_grad():
+                for name, mod in mods.items():
+                    if mod is None:
+                        continue
+                    mod.weight.copy_(p[name + ".weight"])
+                    mod.bias.copy_(p[name + ".bias"])
+                for conv, idx in zip(feats.convs, (0, 2, 5, 7, 10, 12)):
+                    fp = c["features"]
+                    conv.weight.copy_(torch.tensor(fp[f"features.{idx}.weight"]["data"],
+                                                   dtype=torch.float64).reshape(conv.weight.shape))
+                    conv.bias.copy_(torch.tensor(fp[f"features.{idx}.bias"]["data"], dtype=torch.float64))
+                x = torch.tensor(c["x"], dtype=torch.float64).reshape(-1, 1, c["size"], c["size"])
+                xr = ae(x)
+                loss = dr.rel_loss(feats, x, xr)[0]
+            ph = [q for q in c["phases"] if q["res"] == c["size"] and not q["fade"]][0]
+            self.assertEqual(ph["layer"], "relu3_2")
+            want = torch.tensor(ph["recon"], dtype=torch.float64).reshape(xr.shape)
+            self.assertLess(float((xr - want).abs().max()), 1e-6 * max(1.0, float(want.abs().max())))
+            self.assertLess(float((loss - torch.tensor(ph["loss"], dtype=torch.float64)).abs().max()), 1e-6)
+
+    def test_steps_run(self):
+        cfg = dr.Config(28, 4, 3)
+        for name, fn in dr.STEP_FNS.items():
+            self.assertTrue(math.isfinite(fn(cfg, 2, 1)()), name)
 
 
 class HarnessTest(unittest.TestCase):

@@ -26,7 +26,12 @@
 //	       the full resolution (D with WGAN-GP and drift, G, E): items/s = batch /
 //	       time of one jointenc.Trainer.Step (jointenc.go);
 //	encode_jointenc one image scored in one pass (E, G, the critic's features):
-//	       items/s = batch / time of jointenc.Scorer.Score.
+//	       items/s = batch / time of jointenc.Scorer.Score;
+//	train_dpa one real image consumed by one Adam step of the perceptual
+//	       autoencoder at the image size (dpa.go): items/s = batch / time of
+//	       one dpa.Trainer.Step;
+//	encode_dpa one image scored (reconstruction, features, L_rel, map):
+//	       items/s = batch / time of dpa.Scorer.Score.
 //
 // When more than one (task, config) is asked for, each runs in a child
 // process, so that peak_rss_mb (getrusage max RSS) is the task's own.
@@ -68,7 +73,7 @@ var (
 var (
 	tasks    = []string{"train", "map", "infer"}
 	allTasks = []string{"train", "map", "infer", "mapimg", taskTrainFanogan, taskEncodeFanogan, taskMapFanogan,
-		taskTrainJointenc, taskEncodeJointenc}
+		taskTrainJointenc, taskEncodeJointenc, taskTrainDpa, taskEncodeDpa}
 )
 
 // configs are the benchmarked models, named by image size (bench/dcgan_shapes.py).
@@ -81,9 +86,9 @@ var configs = map[string]dcgan.Config{
 // defaultReps are the timed repetitions per config and task when --reps is
 // 0, as in torch_ref.py.
 var defaultReps = map[string]map[string]int{
-	"64": {"train": 5, "map": 10, "infer": 10, taskTrainFanogan: 2, taskEncodeFanogan: 10, taskTrainJointenc: 3, taskEncodeJointenc: 10},
+	"64": {"train": 5, "map": 10, "infer": 10, taskTrainFanogan: 2, taskEncodeFanogan: 10, taskTrainJointenc: 3, taskEncodeJointenc: 10, taskTrainDpa: 3, taskEncodeDpa: 10},
 	"32": {"train": 10, "map": 20, "infer": 20, taskTrainFanogan: 3, taskEncodeFanogan: 20, taskTrainJointenc: 3, taskEncodeJointenc: 20},
-	"28": {"train": 20, "map": 40, "infer": 40, taskTrainFanogan: 3, taskEncodeFanogan: 20, taskTrainJointenc: 5, taskEncodeJointenc: 20},
+	"28": {"train": 20, "map": 40, "infer": 40, taskTrainFanogan: 3, taskEncodeFanogan: 20, taskTrainJointenc: 5, taskEncodeJointenc: 20, taskTrainDpa: 5, taskEncodeDpa: 20},
 }
 
 // options are the parsed flags.
@@ -303,6 +308,19 @@ func measure(o options, task, config string, stderr io.Writer) ([]string, error)
 			times, cpu, err = timeEncodeJointenc(jcfg, o.batch, o.warmup, reps, o.seed)
 		}
 		items = jointencItems(task, o.batch)
+	case taskTrainDpa, taskEncodeDpa:
+		dcfg, ok := dpaConfigs[config]
+		if !ok {
+			return nil, fmt.Errorf("%s has configs 64 and 28, not %s", task, config)
+		}
+		if o.width > 0 {
+			dcfg.Width = o.width
+		}
+		if task == taskTrainDpa {
+			times, cpu, err = timeTrainDpa(dcfg, o.batch, o.warmup, reps, o.seed)
+		} else {
+			times, cpu, err = timeEncodeDpa(dcfg, o.batch, o.warmup, reps, o.seed)
+		}
 	case "train":
 		times, cpu, err = timeTrain(cfg, o.batch, o.warmup, reps, o.seed)
 	case "map":
