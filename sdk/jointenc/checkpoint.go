@@ -26,10 +26,11 @@ type meta struct {
 	State  train.State  `json:"state"`
 	Rand   []byte       `json:"rand,omitempty"`
 	Steps  int          `json:"steps,omitempty"`
+	Norms  *NormStats   `json:"norms,omitempty"`
 }
 
 func (m *Model) checkpoint(md meta) (*checkpoint.Checkpoint, error) {
-	md.Config = m.Config
+	md.Config, md.Norms = m.Config, m.Norms
 	c := &checkpoint.Checkpoint{Kind: Kind}
 	var err error
 	if c.Meta, err = json.Marshal(md); err != nil {
@@ -108,6 +109,12 @@ func load(path, stage string) (*Model, *checkpoint.Checkpoint, meta, error) {
 		}
 	}
 	m.Sync()
+	if md.Norms != nil {
+		if err := md.Norms.validate(); err != nil {
+			return nil, nil, md, fmt.Errorf("jointenc: %q: %w", path, err)
+		}
+		m.Norms = md.Norms
+	}
 	if m.History, err = train.RestoreHistory(c, historyPrefix); err != nil {
 		return nil, nil, md, fmt.Errorf("jointenc: %q: %w", path, err)
 	}

@@ -19,7 +19,7 @@ const Method = "jointenc"
 func init() {
 	detector.Register(detector.Method{
 		Name:     Method,
-		Summary:  "jointly trained encoder (Berg et al. 2019): progressive-growing WGAN-GP with E trained from the first step on mean|G(z) - G(E(G(z)))|; rows JointEnc (‖E(x)‖, the paper's cue), JointEnc_R (residual, map |x - G(E(x))|), JointEnc_A (0.9 R + 0.1 F)",
+		Summary:  "jointly trained encoder (Berg et al. 2019): progressive-growing WGAN-GP with E trained from the first step on mean|G(z) - G(E(G(z)))|; rows JointEnc (‖E(x)‖, the paper's cue), JointEnc_dev (|‖E(x)‖ - median| over the training images' spread), JointEnc_R (residual, map |x - G(E(x))|), JointEnc_A (0.9 R + 0.1 F)",
 		Settings: Setting,
 		New:      func(s any) (detector.Detector, error) { return newDetector(s) },
 		Load:     loadDetector,
@@ -116,6 +116,9 @@ func (t *Detector) Fit(ctx context.Context, d *prep.Data, opt detector.FitOption
 	if _, err := train.Run(ctx, tr, d.Train, s.options(opt.CheckpointDir, opt.StageHooks("JointEnc")), train.State{}); err != nil {
 		return err
 	}
+	if err := FitNorms(ctx, m, d.TrainSamples); err != nil {
+		return err
+	}
 	t.Model, t.Settings, t.scorer = m, s, nil
 	return nil
 }
@@ -131,6 +134,9 @@ func (t *Detector) Resume(ctx context.Context, d *prep.Data, opt detector.FitOpt
 	}
 	defer tr.closeGraphs()
 	if _, err := train.Run(ctx, tr, d.Train, s.options(opt.CheckpointDir, opt.StageHooks("JointEnc")), st); err != nil {
+		return err
+	}
+	if err := FitNorms(ctx, tr.Model, d.TrainSamples); err != nil {
 		return err
 	}
 	t.Model, t.Settings, t.scorer = tr.Model, s, nil
@@ -165,6 +171,7 @@ func (t *Detector) Latents(ctx context.Context, samples []data.Sample) ([][]floa
 func (t *Detector) Rows() []detector.Row {
 	return []detector.Row{
 		{Name: "JointEnc", Column: ColNorm, Map: true},
+		{Name: "JointEnc_dev", Column: ColNormDev, Map: true},
 		{Name: "JointEnc_R", Column: ColResidual, Map: true},
 		{Name: "JointEnc_A", Column: ColAnoGAN},
 	}

@@ -113,7 +113,7 @@ func TestSaveLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range a {
-		for _, col := range []string{ColNorm, ColResidual, ColFeature, ColAnoGAN} {
+		for _, col := range []string{ColNorm, ColNormDev, ColResidual, ColFeature, ColAnoGAN} {
 			v := a[i].Scores[col]
 			if v != b[i].Scores[col] || math.IsNaN(v) || math.IsInf(v, 0) {
 				t.Fatalf("sample %d %s: %v fitted, %v loaded", i, col, v, b[i].Scores[col])
@@ -130,6 +130,48 @@ func TestSaveLoad(t *testing.T) {
 	}
 	if _, _, err := ResumeTrainer(filepath.Join(dir, ModelFile), Config{}); err == nil {
 		t.Fatal("a model file was resumed as a training checkpoint")
+	}
+	// The two-sided cue is |‖E(x)‖ - median| / scale of the training norms.
+	st := l.Detector.(*Detector).Model.Norms
+	if st == nil || st.N != len(d.TrainSamples) || !(st.Scale > 0) {
+		t.Fatalf("norm statistics %+v after loading, want N = %d and a positive scale", st, len(d.TrainSamples))
+	}
+	for i := range a {
+		want := math.Abs(a[i].Scores[ColNorm]-st.Median) / st.Scale
+		if got := a[i].Scores[ColNormDev]; math.Abs(got-want) > 1e-12*math.Max(1, want) {
+			t.Fatalf("sample %d: %s %v, want %v", i, ColNormDev, got, want)
+		}
+	}
+}
+
+// TestNormStats checks FitNorms' median and scale and that a model without
+// them is refused, not scored with a made-up cue.
+func TestNormStats(t *testing.T) {
+	d := tinyData(t)
+	m, err := New(Config{Size: 28, Width: 4, Latent: 8}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&Scorer{Model: m}).Score(context.Background(), d.Test); !errors.Is(err, ErrNoNorms) {
+		t.Fatalf("scoring without norm statistics: %v, want ErrNoNorms", err)
+	}
+	if err := FitNorms(context.Background(), m, d.TrainSamples); err != nil {
+		t.Fatal(err)
+	}
+	m.Norms = &NormStats{Median: 2, Scale: 0.5, N: 3}
+	if got := m.Norms.Dev(1.5); got != 1 {
+		t.Fatalf("Dev(1.5) = %v, want 1", got)
+	}
+	if got := m.Norms.Dev(3); got != 2 {
+		t.Fatalf("Dev(3) = %v, want 2", got)
+	}
+	if got := median([]float64{5, 1, 3, 2}); got != 2.5 {
+		t.Fatalf("median %v, want 2.5", got)
+	}
+	for _, bad := range []NormStats{{Scale: 0, N: 1}, {Scale: 1, N: 0}, {Median: math.NaN(), Scale: 1, N: 1}, {Scale: math.Inf(1), N: 1}} {
+		if bad.validate() == nil {
+			t.Errorf("%+v accepted", bad)
+		}
 	}
 }
 

@@ -103,6 +103,9 @@ type Model struct {
 	G, D, E params.Set
 	// History is the training record.
 	History History
+	// Norms are the statistics of ‖E(x)‖ over the training images, which
+	// the two-sided norm score needs (FitNorms; nil before).
+	Norms *NormStats
 
 	run   [3]params.Set // the scaled weights the graphs run on
 	scale [3][]float32  // c per parameter (1 for biases)

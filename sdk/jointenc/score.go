@@ -2,8 +2,10 @@ package jointenc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -23,6 +25,12 @@ const (
 	ColFeature = "F"
 	// ColAnoGAN is A = (1-λ)·R + λ·F (AnoGAN's Eq. 5 form, λ = Lambda).
 	ColAnoGAN = "A"
+	// ColNormDev is the two-sided norm cue |‖E(x)‖ - m| / s, m and s the
+	// median and the scaled median absolute deviation of ‖E(x)‖ over the
+	// training images (NormStats): our choice, because the paper does not
+	// say on which side of the normal images' norms anomalies fall, and
+	// make repro measured both sides (docs/jointenc.md).
+	ColNormDev = "E_norm_dev"
 )
 
 // Lambda is the weight of F in A (the authors' code: 0.1).
@@ -39,7 +47,9 @@ type Scorer struct {
 }
 
 // Columns implements score.Scorer.
-func (s *Scorer) Columns() []string { return []string{ColNorm, ColResidual, ColFeature, ColAnoGAN} }
+func (s *Scorer) Columns() []string {
+	return []string{ColNorm, ColNormDev, ColResidual, ColFeature, ColAnoGAN}
+}
 
 type inference struct {
 	n                  int
@@ -84,6 +94,93 @@ func (s *Scorer) inference(n int) (*inference, error) {
 
 var _ score.Scorer = (*Scorer)(nil)
 
+// ErrNoNorms is returned when scoring with a model that has no statistics
+// of its training images' norms (Model.Norms): fitted before they were
+// added; Fit and FitNorms compute them.
+var ErrNoNorms = errors.New("jointenc: the model has no statistics of its training images' ‖E(x)‖ (fitted by an older anogo): fit it again")
+
+// NormStats are the median and scale of ‖E(x)‖ over N training images.
+// Scale is the median absolute deviation times 1.4826 (the standard
+// deviation for normal values), or the standard deviation, or 1, when the
+// deviations are all zero.
+type NormStats struct {
+	Median float64 `json:"median"`
+	Scale  float64 `json:"scale"`
+	N      int     `json:"n"`
+}
+
+// Dev is the two-sided norm cue of a norm: |norm - Median| / Scale.
+func (s *NormStats) Dev(norm float64) float64 { return math.Abs(norm-s.Median) / s.Scale }
+
+func (s *NormStats) validate() error {
+	if s.N < 1 || !(s.Scale > 0) || math.IsInf(s.Scale, 0) || math.IsNaN(s.Median) || math.IsInf(s.Median, 0) {
+		return fmt.Errorf("bad norm statistics %+v", *s)
+	}
+	return nil
+}
+
+// MaxNormImages is the most training images FitNorms encodes (evenly
+// spaced over the training set).
+const MaxNormImages = 1024
+
+// FitNorms sets m.Norms from ‖E(x)‖ of up to MaxNormImages of the
+// training samples, evenly spaced.
+func FitNorms(ctx context.Context, m *Model, train []data.Sample) error {
+	if len(train) == 0 {
+		return errors.New("jointenc: no training images for the norm statistics")
+	}
+	n := min(len(train), MaxNormImages)
+	pick := make([]data.Sample, n)
+	for i := range pick {
+		pick[i] = train[i*len(train)/n]
+	}
+	// Score with placeholder statistics: only E_norm is read.
+	saved := m.Norms
+	m.Norms = &NormStats{Scale: 1, N: 1}
+	res, err := (&Scorer{Model: m}).Score(ctx, pick)
+	m.Norms = saved
+	if err != nil {
+		return err
+	}
+	v := make([]float64, n)
+	for i, r := range res {
+		v[i] = r.Scores[ColNorm]
+	}
+	st := &NormStats{Median: median(v), N: n}
+	dev := make([]float64, n)
+	var mean, ss float64
+	for i, x := range v {
+		dev[i] = math.Abs(x - st.Median)
+		mean += x
+	}
+	mean /= float64(n)
+	for _, x := range v {
+		ss += (x - mean) * (x - mean)
+	}
+	st.Scale = 1.4826 * median(dev)
+	if !(st.Scale > 0) {
+		st.Scale = math.Sqrt(ss / float64(n))
+	}
+	if !(st.Scale > 0) {
+		st.Scale = 1
+	}
+	if err := st.validate(); err != nil {
+		return fmt.Errorf("jointenc: %w", err)
+	}
+	m.Norms = st
+	return nil
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	k := len(s) / 2
+	if len(s)%2 == 1 {
+		return s[k]
+	}
+	return (s[k-1] + s[k]) / 2
+}
+
 // Score implements score.Scorer: the four columns, Z = E(x), the
 // reconstruction G(E(x)) and the map |x - G(E(x))|.
 func (s *Scorer) Score(ctx context.Context, samples []data.Sample) ([]score.Result, error) {
@@ -91,6 +188,9 @@ func (s *Scorer) Score(ctx context.Context, samples []data.Sample) ([]score.Resu
 		return nil, ErrNotFitted
 	}
 	m := s.Model
+	if m.Norms == nil {
+		return nil, ErrNoNorms
+	}
 	size := m.Config.Size
 	px := size * size
 	bs := s.BatchSize
@@ -158,8 +258,9 @@ func (s *Scorer) Score(ctx context.Context, samples []data.Sample) ([]score.Resu
 			f /= float64(fl)
 			out = append(out, score.Result{
 				ID: smp.ID, Label: smp.Label,
-				Scores: map[string]float64{ColNorm: math.Sqrt(norm), ColResidual: r, ColFeature: f, ColAnoGAN: (1-Lambda)*r + Lambda*f},
-				Recon:  recon, Residual: res, Query: smp.Image, Mask: smp.Mask, Z: z,
+				Scores: map[string]float64{ColNorm: math.Sqrt(norm), ColNormDev: m.Norms.Dev(math.Sqrt(norm)),
+					ColResidual: r, ColFeature: f, ColAnoGAN: (1-Lambda)*r + Lambda*f},
+				Recon: recon, Residual: res, Query: smp.Image, Mask: smp.Mask, Z: z,
 			})
 		}
 		inf.vm.Reset()
