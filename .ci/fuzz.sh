@@ -5,7 +5,11 @@ set -euo pipefail
 # (pipefail: the status of go test, not of tee, decides)
 cd "$(dirname "$0")/.."
 t="${1:-10s}"
+# A target that executes fewer inputs than this in its time does not really
+# fuzz (the engine spent it minimising, or each input is too slow): a failure.
+min_execs="${FUZZ_MIN_EXECS:-500}"
 fail=0
+summary=""
 for pkg in $(go list ./...); do
 	dir=$(go list -f '{{.Dir}}' "$pkg")
 	for name in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
@@ -26,7 +30,15 @@ for pkg in $(go list ./...); do
 				fail=1
 			fi
 		fi
+		execs=$(grep -o 'execs: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || true)
+		summary+="$name ${execs:-0}"$'\n'
+		if [ "${execs:-0}" -lt "$min_execs" ]; then
+			echo "fuzz: $name executed ${execs:-0} inputs in $t, fewer than $min_execs: it does not really fuzz"
+			fail=1
+		fi
 		rm -f "$log"
 	done
 done
+echo "fuzz: inputs executed per target in $t:"
+printf '%s' "$summary" | sed 's/^/  /'
 exit $fail
