@@ -43,7 +43,7 @@ type inference struct {
 	featShape tensor.Shape
 	// The values read as the graph computes them (later ops may reuse
 	// the nodes' buffers).
-	xrV, lV, fxV, frV gorgonia.Value
+	xrV, lV, fxV, frV *gorgonia.Value // nn.ReadValue
 }
 
 func (s *Scorer) inference(n int) (*inference, error) {
@@ -62,10 +62,10 @@ func (s *Scorer) inference(n int) (*inference, error) {
 		return nil, err
 	}
 	inf.featShape = inf.fx.Shape().Clone()
-	gorgonia.Read(inf.xr, &inf.xrV)
-	gorgonia.Read(inf.l, &inf.lV)
-	gorgonia.Read(inf.fx, &inf.fxV)
-	gorgonia.Read(inf.fr, &inf.frV)
+	inf.xrV = nn.ReadValue(inf.xr)
+	inf.lV = nn.ReadValue(inf.l)
+	inf.fxV = nn.ReadValue(inf.fx)
+	inf.frV = nn.ReadValue(inf.fr)
 	inf.vm = gorgonia.NewTapeMachine(g)
 	return inf, nil
 }
@@ -114,8 +114,8 @@ func (s *Scorer) Score(ctx context.Context, samples []data.Sample) ([]score.Resu
 			inf.vm.Reset()
 			return nil, fmt.Errorf("dpa: %w", err)
 		}
-		lv, xv := f32s(inf.lV), f32s(inf.xrV)
-		fxv, frv := f32s(inf.fxV), f32s(inf.frV)
+		lv, xv := f32s(*inf.lV), f32s(*inf.xrV)
+		fxv, frv := f32s(*inf.fxV), f32s(*inf.frV)
 		for i, smp := range samples[lo:hi] {
 			recon := data.NewImage(size, size)
 			copy(recon.Pix, xv[i*px:(i+1)*px])

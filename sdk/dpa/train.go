@@ -151,8 +151,8 @@ type stepGraph struct {
 	xT    *tensor.Dense
 	fade  *Fade
 	loss  *gorgonia.Node
-	lossV gorgonia.Value // read as computed
-	used  []int          // indices in Model.AE of the parameters the phase trains
+	lossV *gorgonia.Value // read as computed (nn.ReadValue)
+	used  []int           // indices in Model.AE of the parameters the phase trains
 	grads gorgonia.Nodes
 }
 
@@ -206,7 +206,7 @@ func (t *Trainer) build(p Phase) (*stepGraph, error) {
 	if sg.loss, err = gorgonia.Mean(l); err != nil {
 		return nil, err
 	}
-	gorgonia.Read(sg.loss, &sg.lossV)
+	sg.lossV = nn.ReadValue(sg.loss)
 	sg.used = usedParams(g, an)
 	wrt := make(gorgonia.Nodes, len(sg.used))
 	for i, j := range sg.used {
@@ -284,7 +284,7 @@ func (t *Trainer) Step(batch []float32, n int) (map[string]float64, error) {
 	if err := sg.vm.RunAll(); err != nil {
 		return nil, fmt.Errorf("dpa: %w", err)
 	}
-	loss := float64(scalar(sg.lossV))
+	loss := float64(scalar(*sg.lossV))
 	for k, j := range sg.used {
 		copy(t.grads[j], f32s(sg.grads[k].Value()))
 	}

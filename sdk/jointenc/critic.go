@@ -57,8 +57,8 @@ type criticNet struct {
 	masks   []*gorgonia.Node
 	d, feat *gorgonia.Node
 	acts    []*gorgonia.Node
-	dV      gorgonia.Value
-	featV   gorgonia.Value
+	dV      *gorgonia.Value
+	featV   *gorgonia.Value
 	used    []int
 	grads   gorgonia.Nodes
 }
@@ -115,8 +115,8 @@ func (c *critic) net(kind int) (*criticNet, error) {
 	if err != nil {
 		return nil, err
 	}
-	gorgonia.Read(cn.d, &cn.dV)
-	gorgonia.Read(cn.feat, &cn.featV)
+	cn.dV = nn.ReadValue(cn.d)
+	cn.featV = nn.ReadValue(cn.feat)
 	obj, err := gorgonia.HadamardProd(cn.d, cn.w)
 	if err != nil {
 		return nil, err
@@ -217,7 +217,7 @@ func (c *critic) keep(cn *criticNet, x []float32) {
 		}
 	}
 	fs := cn.feat.Shape()
-	copy(f32s(c.s), nn.MinibatchStdStat(f32s(cn.featV), fs[0], fs[1], fs[2]*fs[3], Group))
+	copy(f32s(c.s), nn.MinibatchStdStat(f32s(*cn.featV), fs[0], fs[1], fs[2]*fs[3], Group))
 	c.maskAt = append(c.maskAt[:0], x...)
 }
 
@@ -247,7 +247,7 @@ func (c *critic) InputGrad(d, gx, x []float32) error {
 	if err := c.run(cn, x, ones, nil); err != nil {
 		return err
 	}
-	copy(d, f32s(cn.dV))
+	copy(d, f32s(*cn.dV))
 	copy(gx, f32s(cn.grads[0].Value()))
 	c.keep(cn, x)
 	return nil
@@ -308,7 +308,7 @@ func (c *critic) lossGrad(dst [][]float32, x, w, a []float32) ([]float32, error)
 	if err := c.copyGrads(cn, dst); err != nil {
 		return nil, err
 	}
-	return append([]float32(nil), f32s(cn.dV)...), nil
+	return append([]float32(nil), f32s(*cn.dV)...), nil
 }
 
 func (c *critic) close() {

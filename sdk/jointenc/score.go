@@ -11,6 +11,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/anogo/anogo/sdk/data"
+	"github.com/anogo/anogo/sdk/nn"
 	"github.com/anogo/anogo/sdk/score"
 )
 
@@ -57,7 +58,7 @@ type inference struct {
 	vm                 gorgonia.VM
 	x                  *gorgonia.Node
 	xT                 *tensor.Dense
-	eV, recV, fxV, frV gorgonia.Value
+	eV, recV, fxV, frV *gorgonia.Value // nn.ReadValue
 }
 
 func (s *Scorer) inference(n int) (*inference, error) {
@@ -84,10 +85,10 @@ func (s *Scorer) inference(n int) (*inference, error) {
 	if err != nil {
 		return nil, err
 	}
-	gorgonia.Read(e, &inf.eV)
-	gorgonia.Read(rec, &inf.recV)
-	gorgonia.Read(fx, &inf.fxV)
-	gorgonia.Read(fr, &inf.frV)
+	inf.eV = nn.ReadValue(e)
+	inf.recV = nn.ReadValue(rec)
+	inf.fxV = nn.ReadValue(fx)
+	inf.frV = nn.ReadValue(fr)
 	inf.vm = gorgonia.NewTapeMachine(g)
 	return inf, nil
 }
@@ -233,7 +234,7 @@ func (s *Scorer) Score(ctx context.Context, samples []data.Sample) ([]score.Resu
 			inf.vm.Reset()
 			return nil, fmt.Errorf("jointenc: %w", err)
 		}
-		ev, rv, fxv, frv := f32s(inf.eV), f32s(inf.recV), f32s(inf.fxV), f32s(inf.frV)
+		ev, rv, fxv, frv := f32s(*inf.eV), f32s(*inf.recV), f32s(*inf.fxV), f32s(*inf.frV)
 		fl := len(fxv) / bs
 		for i, smp := range samples[lo:hi] {
 			var norm, r, f float64

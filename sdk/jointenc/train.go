@@ -169,7 +169,7 @@ type zGraph struct {
 	z     *gorgonia.Node
 	zT    *tensor.Dense
 	out   *gorgonia.Node
-	outV  gorgonia.Value
+	outV  *gorgonia.Value // nn.ReadValue
 	used  []int
 	wrt   gorgonia.Nodes
 	grads gorgonia.Nodes
@@ -254,7 +254,7 @@ func (t *Trainer) buildZ(p Phase, kind int) (*zGraph, error) {
 	if err != nil {
 		return nil, err
 	}
-	gorgonia.Read(zg.out, &zg.outV)
+	zg.outV = nn.ReadValue(zg.out)
 	if wrt != nil {
 		zg.used = usedParams(g, wrt)
 		zg.wrt = make(gorgonia.Nodes, len(zg.used))
@@ -401,7 +401,7 @@ func (t *Trainer) Step(batch []float32, n int) (map[string]float64, error) {
 		pg.fake.vm.Reset()
 		return nil, err
 	}
-	fake := append([]float32(nil), f32s(pg.fake.outV)...)
+	fake := append([]float32(nil), f32s(*pg.fake.outV)...)
 	pg.fake.vm.Reset()
 	wr, wf, a := make([]float32, n), make([]float32, n), make([]float32, n)
 	for j := range wr {
@@ -465,7 +465,7 @@ func (t *Trainer) zStep(zg *zGraph, rng *rand.Rand, alpha float64, net int, grad
 	if err := zg.run(rng, alpha); err != nil {
 		return 0, err
 	}
-	loss := float64(scalar(zg.outV))
+	loss := float64(scalar(*zg.outV))
 	for _, g := range grads {
 		clear(g)
 	}

@@ -210,7 +210,7 @@ type Trainer struct {
 	x        *gorgonia.Node
 	xT       *tensor.Dense
 	out      *gorgonia.Node
-	l2V, lpV gorgonia.Value
+	l2V, lpV *gorgonia.Value // nn.ReadValue
 	grads    gorgonia.Nodes
 	gv       [][]float32
 }
@@ -256,9 +256,9 @@ func (t *Trainer) build() error {
 		return err
 	}
 	t.out = loss
-	gorgonia.Read(l2, &t.l2V)
+	t.l2V = nn.ReadValue(l2)
 	if lp != nil {
-		gorgonia.Read(lp, &t.lpV)
+		t.lpV = nn.ReadValue(lp)
 	}
 	if t.grads, err = gorgonia.Grad(loss, en...); err != nil {
 		return fmt.Errorf("psp: encoder gradients: %w", err)
@@ -286,9 +286,9 @@ func (t *Trainer) Step(batch []float32, n int) (map[string]float64, error) {
 	if err := t.vm.RunAll(); err != nil {
 		return nil, fmt.Errorf("psp: %w", err)
 	}
-	out := map[string]float64{"loss": scalar(t.out.Value()), "l2": scalar(t.l2V)}
+	out := map[string]float64{"loss": scalar(t.out.Value()), "l2": scalar(*t.l2V)}
 	if t.lpV != nil {
-		out["lpips"] = scalar(t.lpV)
+		out["lpips"] = scalar(*t.lpV)
 	}
 	for i, g := range t.grads {
 		t.gv[i] = g.Value().Data().([]float32)
