@@ -46,12 +46,12 @@ SCHEDULE = {
     "64": {"train": (1, 3), "map": (1, 5), "infer": (1, 5),
            "train_fanogan": (1, 1), "encode_fanogan": (1, 5),
            "train_jointenc": (1, 2), "encode_jointenc": (1, 5),
-           "train_dpa": (1, 2), "encode_dpa": (1, 5)},
-    "32": {"train": (2, 6), "map": (2, 10), "infer": (2, 10)},
+           "train_dpa": (1, 2), "encode_dpa": (1, 5), "train_stylegan2": (1, 2)},
+    "32": {"train": (2, 6), "map": (2, 10), "infer": (2, 10), "train_stylegan2": (1, 3)},
     "28": {"train": (2, 10), "map": (2, 20), "infer": (2, 20),
            "train_fanogan": (1, 2), "encode_fanogan": (1, 10),
            "train_jointenc": (1, 3), "encode_jointenc": (1, 10),
-           "train_dpa": (1, 3), "encode_dpa": (1, 10)},
+           "train_dpa": (1, 3), "encode_dpa": (1, 10), "train_stylegan2": (1, 3)},
 }
 SMOKE_SCHEDULE = (1, 1)
 SMOKE_BATCH = 8
@@ -81,10 +81,15 @@ JOINTENC_CONFIGS = ("28", "64")
 # through VGG19's trunk at the image size, and the scoring with its maps.
 DPA_TASKS = ("train_dpa", "encode_dpa")
 DPA_CONFIGS = ("28", "64")
+# StyleGAN2 (bench/stylegan2_ref.py), HQ-AnoGAN's generator: one lazy cycle of 16 iterations (G
+# step, D step, G_ema), the first with R1, at the small setting's widths.
+STYLEGAN2_TASKS = ("train_stylegan2",)
+STYLEGAN2_CONFIGS = ("28", "32", "64")
 # Every method's task with its configs (the models of its reference module in bench/).
 MODEL_CONFIGS = {**{t: FANOGAN_CONFIGS for t in FANOGAN_TASKS},
                  **{t: JOINTENC_CONFIGS for t in JOINTENC_TASKS},
-                 **{t: DPA_CONFIGS for t in DPA_TASKS}}
+                 **{t: DPA_CONFIGS for t in DPA_TASKS},
+                 **{t: STYLEGAN2_CONFIGS for t in STYLEGAN2_TASKS}}
 ALL_TASKS = tuple(TASKS) + (MAPIMG,) + tuple(MODEL_CONFIGS)
 
 

@@ -269,6 +269,7 @@ class FanoganModelTest(unittest.TestCase):
         self.assertEqual(set(run.MODEL_CONFIGS), set(torch_ref.MODEL_TASKS))
         self.assertEqual(run.JOINTENC_TASKS, jr.TASKS)
         self.assertEqual(run.DPA_TASKS, dr.TASKS)
+        self.assertEqual(run.STYLEGAN2_TASKS, torch_ref.stylegan2_ref.TASKS)
 
     def test_names_agree(self):
         self.assertEqual(run.FANOGAN_TASKS, fr.TASKS)

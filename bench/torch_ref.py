@@ -23,6 +23,8 @@ Tasks and what one item is (items_per_s in the CSV):
          (D with WGAN-GP and drift, G, E) at the full resolution; the one-pass scoring.
   train_dpa, encode_dpa  the perceptual autoencoder (dpa_ref.py): one Adam step on the relative
          perceptual loss through VGG19's trunk at the image size; the scoring with its maps.
+  train_stylegan2  StyleGAN2 (stylegan2_ref.py): one lazy cycle of 16 iterations (G step, D step,
+         G_ema), the first with R1 through create_graph; items/s = 16 * batch / cycle.
   Every model reference module (MODEL_REFS) has the same shape: TASKS, CONFIGS, STEP_FNS,
   ITEMS_PER_BATCH; its tasks run on its own configs.
 
@@ -55,11 +57,12 @@ from dcgan_shapes import CONFIGS, TASKS, flops  # noqa: E402
 import fanogan_ref  # noqa: E402
 import jointenc_ref  # noqa: E402
 import dpa_ref  # noqa: E402
+import stylegan2_ref  # noqa: E402
 
 # The methods' reference modules: each has TASKS, CONFIGS (its own models by config name),
 # STEP_FNS (task -> function(config, batch, seed) returning a step) and ITEMS_PER_BATCH (items
 # per batch element of one step).
-MODEL_REFS = (fanogan_ref, jointenc_ref, dpa_ref)
+MODEL_REFS = (fanogan_ref, jointenc_ref, dpa_ref, stylegan2_ref)
 MODEL_TASKS = {t: m for m in MODEL_REFS for t in m.TASKS}
 FANOGAN_TASKS = fanogan_ref.TASKS
 ALL_TASKS = tuple(TASKS) + tuple(MODEL_TASKS)
@@ -77,10 +80,12 @@ BN_MOMENTUM, BN_EPS = 0.1, 1e-5
 # few seconds per (task, config) on 2 cores.
 DEFAULT_REPS = {
     "64": {"train": 5, "map": 10, "infer": 10, "train_fanogan": 2, "encode_fanogan": 5,
-           "train_jointenc": 3, "encode_jointenc": 5, "train_dpa": 3, "encode_dpa": 5},
-    "32": {"train": 10, "map": 20, "infer": 20},
+           "train_jointenc": 3, "encode_jointenc": 5, "train_dpa": 3, "encode_dpa": 5,
+           "train_stylegan2": 2},
+    "32": {"train": 10, "map": 20, "infer": 20, "train_stylegan2": 3},
     "28": {"train": 20, "map": 40, "infer": 40, "train_fanogan": 2, "encode_fanogan": 10,
-           "train_jointenc": 5, "encode_jointenc": 10, "train_dpa": 5, "encode_dpa": 10},
+           "train_jointenc": 5, "encode_jointenc": 10, "train_dpa": 5, "encode_dpa": 10,
+           "train_stylegan2": 3},
 }
 DEFAULT_WARMUP = 2
 # A WGAN-GP cycle takes seconds (64x64: about 16 s on a shared 2-core machine): one warm-up.

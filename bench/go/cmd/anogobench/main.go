@@ -31,7 +31,10 @@
 //	       autoencoder at the image size (dpa.go): items/s = batch / time of
 //	       one dpa.Trainer.Step;
 //	encode_dpa one image scored (reconstruction, features, L_rel, map):
-//	       items/s = batch / time of dpa.Scorer.Score.
+//	       items/s = batch / time of dpa.Scorer.Score;
+//	train_stylegan2 one real image consumed by StyleGAN2's training: items/s =
+//	       16 × batch / time of one lazy cycle of 16 steps, the first with R1
+//	       (stylegan2.go).
 //
 // When more than one (task, config) is asked for, each runs in a child
 // process, so that peak_rss_mb (getrusage max RSS) is the task's own.
@@ -73,7 +76,7 @@ var (
 var (
 	tasks    = []string{"train", "map", "infer"}
 	allTasks = []string{"train", "map", "infer", "mapimg", taskTrainFanogan, taskEncodeFanogan, taskMapFanogan,
-		taskTrainJointenc, taskEncodeJointenc, taskTrainDpa, taskEncodeDpa}
+		taskTrainJointenc, taskEncodeJointenc, taskTrainDpa, taskEncodeDpa, taskTrainStylegan2}
 )
 
 // configs are the benchmarked models, named by image size (bench/dcgan_shapes.py).
@@ -86,9 +89,9 @@ var configs = map[string]dcgan.Config{
 // defaultReps are the timed repetitions per config and task when --reps is
 // 0, as in torch_ref.py.
 var defaultReps = map[string]map[string]int{
-	"64": {"train": 5, "map": 10, "infer": 10, taskTrainFanogan: 2, taskEncodeFanogan: 10, taskTrainJointenc: 3, taskEncodeJointenc: 10, taskTrainDpa: 3, taskEncodeDpa: 10},
-	"32": {"train": 10, "map": 20, "infer": 20, taskTrainFanogan: 3, taskEncodeFanogan: 20, taskTrainJointenc: 3, taskEncodeJointenc: 20},
-	"28": {"train": 20, "map": 40, "infer": 40, taskTrainFanogan: 3, taskEncodeFanogan: 20, taskTrainJointenc: 5, taskEncodeJointenc: 20, taskTrainDpa: 5, taskEncodeDpa: 20},
+	"64": {"train": 5, "map": 10, "infer": 10, taskTrainFanogan: 2, taskEncodeFanogan: 10, taskTrainJointenc: 3, taskEncodeJointenc: 10, taskTrainDpa: 3, taskEncodeDpa: 10, taskTrainStylegan2: 2},
+	"32": {"train": 10, "map": 20, "infer": 20, taskTrainFanogan: 3, taskEncodeFanogan: 20, taskTrainJointenc: 3, taskEncodeJointenc: 20, taskTrainStylegan2: 3},
+	"28": {"train": 20, "map": 40, "infer": 40, taskTrainFanogan: 3, taskEncodeFanogan: 20, taskTrainJointenc: 5, taskEncodeJointenc: 20, taskTrainDpa: 5, taskEncodeDpa: 20, taskTrainStylegan2: 3},
 }
 
 // options are the parsed flags.
@@ -308,6 +311,13 @@ func measure(o options, task, config string, stderr io.Writer) ([]string, error)
 			times, cpu, err = timeEncodeJointenc(jcfg, o.batch, o.warmup, reps, o.seed)
 		}
 		items = jointencItems(task, o.batch)
+	case taskTrainStylegan2:
+		scfg := stylegan2Configs[config]
+		if o.width > 0 {
+			scfg.Width = o.width
+		}
+		times, cpu, err = timeTrainStylegan2(scfg, o.batch, o.warmup, reps, o.seed)
+		items = stylegan2Items(task, o.batch)
 	case taskTrainDpa, taskEncodeDpa:
 		dcfg, ok := dpaConfigs[config]
 		if !ok {

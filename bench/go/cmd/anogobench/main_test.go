@@ -48,7 +48,7 @@ func TestRunPrintsRow(t *testing.T) {
 
 // TestMethodTasksRun runs the methods' tasks once at a tiny width.
 func TestMethodTasksRun(t *testing.T) {
-	for _, task := range []string{taskTrainJointenc, taskEncodeJointenc, taskTrainDpa, taskEncodeDpa} {
+	for _, task := range []string{taskTrainJointenc, taskEncodeJointenc, taskTrainDpa, taskEncodeDpa, taskTrainStylegan2} {
 		var out bytes.Buffer
 		args := []string{"--tasks", task, "--configs", "28", "--reps", "1", "--warmup", "1", "--batch", "4", "--width", "4"}
 		if err := run(args, &out, io.Discard); err != nil {
