@@ -11,5 +11,6 @@ import (
 	_ "github.com/anogo/anogo/sdk/anogan"   // anogan
 	_ "github.com/anogo/anogo/sdk/dpa"      // dpa
 	_ "github.com/anogo/anogo/sdk/fanogan"  // fanogan
+	_ "github.com/anogo/anogo/sdk/hqanogan" // hqanogan
 	_ "github.com/anogo/anogo/sdk/jointenc" // jointenc
 )
