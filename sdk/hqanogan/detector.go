@@ -17,6 +17,8 @@ import (
 	"github.com/anogo/anogo/sdk/score"
 	"github.com/anogo/anogo/sdk/stylegan2"
 	"github.com/anogo/anogo/sdk/train"
+	"github.com/go-gota/gota/dataframe"
+	"github.com/go-gota/gota/series"
 )
 
 // Method is the name the method is registered under.
@@ -417,4 +419,22 @@ func (t *Detector) SampleFigure(n, cols int, seed uint64) (*figures.Figure, erro
 		copy(ims[i].Pix, px[i*size*size:(i+1)*size*size])
 	}
 	return figures.ImageGrid(ims, cols, nil)
+}
+
+// ChoiceTable returns the validation AUROC of every candidate score as a
+// DataFrame (columns column, val_auroc, chosen), in the order they were
+// compared; it is empty when the fit had no labelled validation split.
+func (t *Detector) ChoiceTable() (dataframe.DataFrame, error) {
+	ch := t.Choice()
+	if ch == nil {
+		return dataframe.DataFrame{}, ErrNotFitted
+	}
+	cols := make([]string, len(ch.Candidates))
+	aucs := make([]float64, len(ch.Candidates))
+	chosen := make([]bool, len(ch.Candidates))
+	for i, c := range ch.Candidates {
+		cols[i], aucs[i], chosen[i] = c.Column, c.AUROC, c.Column == ch.Column
+	}
+	return dataframe.New(series.New(cols, series.String, "column"), series.New(aucs, series.Float, "val_auroc"),
+		series.New(chosen, series.Bool, "chosen")), nil
 }

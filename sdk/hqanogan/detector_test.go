@@ -136,6 +136,10 @@ func TestSaveLoad(t *testing.T) {
 	if ch.AUROC != best {
 		t.Fatalf("chose %s with AUROC %v, the best is %v", ch.Column, ch.AUROC, best)
 	}
+	tab, err := det.ChoiceTable()
+	if err != nil || tab.Nrow() != len(ch.Candidates) || tab.Ncol() != 3 {
+		t.Fatalf("choice table %v (%v)", tab, err)
+	}
 	dir := filepath.Join(t.TempDir(), "model")
 	if err := m.Save(dir); err != nil {
 		t.Fatal(err)
