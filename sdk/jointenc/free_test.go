@@ -2,31 +2,11 @@ package jointenc
 
 import (
 	"context"
-	"reflect"
-	"runtime"
 	"testing"
-	"unsafe"
 	"weak"
 
-	"gorgonia.org/gorgonia"
+	"github.com/anogo/anogo/sdk/internal/graphtest"
 )
-
-// machine is a weak pointer to a tape machine (gorgonia's unexported type
-// carries a finalizer; a weak pointer to it is cleared once the finalizer
-// is queued: never, while the machine is part of a reference cycle).
-func machine(vm gorgonia.VM) weak.Pointer[byte] {
-	return weak.Make((*byte)(unsafe.Pointer(reflect.ValueOf(vm).Pointer())))
-}
-
-func collected(p weak.Pointer[byte]) bool {
-	for range 5 {
-		runtime.GC()
-		if p.Value() == nil {
-			return true
-		}
-	}
-	return false
-}
 
 // TestGraphsFreed: the training graphs (critic and z-fed) and the scoring
 // graph are freed with their owner. They were not while read ops pointed
@@ -48,7 +28,7 @@ func TestGraphsFreed(t *testing.T) {
 	if _, err := tr.Step(b, s.Train.BatchSize); err != nil {
 		t.Fatal(err)
 	}
-	ws := map[string]weak.Pointer[byte]{"critic": machine(tr.pg.critic.fused.vm), "G step": machine(tr.pg.gstep.vm), "E step": machine(tr.pg.estep.vm)}
+	ws := map[string]weak.Pointer[byte]{"critic": graphtest.Machine(tr.pg.critic.fused.vm), "G step": graphtest.Machine(tr.pg.gstep.vm), "E step": graphtest.Machine(tr.pg.estep.vm)}
 	if err := FitNorms(context.Background(), m, d.TrainSamples); err != nil {
 		t.Fatal(err)
 	}
@@ -56,10 +36,10 @@ func TestGraphsFreed(t *testing.T) {
 	if _, err := sc.Score(context.Background(), d.Test); err != nil {
 		t.Fatal(err)
 	}
-	ws["scoring"] = machine(sc.inf.vm)
+	ws["scoring"] = graphtest.Machine(sc.inf.vm)
 	tr, sc = nil, nil
 	for name, w := range ws {
-		if !collected(w) {
+		if !graphtest.Freed(w) {
 			t.Errorf("the %s graph outlived its owner", name)
 		}
 	}

@@ -1,21 +1,11 @@
 package stylegan2
 
 import (
-	"reflect"
-	"runtime"
 	"testing"
-	"unsafe"
 	"weak"
 
-	"gorgonia.org/gorgonia"
+	"github.com/anogo/anogo/sdk/internal/graphtest"
 )
-
-// machine is a weak pointer to a tape machine (gorgonia's unexported type
-// carries a finalizer; a weak pointer to it is cleared once the finalizer
-// is queued: never, while the machine is part of a reference cycle).
-func machine(vm gorgonia.VM) weak.Pointer[byte] {
-	return weak.Make((*byte)(unsafe.Pointer(reflect.ValueOf(vm).Pointer())))
-}
 
 // TestGraphsFreed: the training graphs are freed with their trainer. They
 // were not while read ops pointed into the structs holding the tape
@@ -36,20 +26,12 @@ func TestGraphsFreed(t *testing.T) {
 		t.Fatal(err)
 	}
 	ws := map[string]weak.Pointer[byte]{
-		"critic": machine(tr.graphs.critic.fused.vm), "fake": machine(tr.graphs.fake.vm),
-		"G step": machine(tr.graphs.gstep.vm), "D loss": machine(tr.graphs.lossReal.vm),
+		"critic": graphtest.Machine(tr.graphs.critic.fused.vm), "fake": graphtest.Machine(tr.graphs.fake.vm),
+		"G step": graphtest.Machine(tr.graphs.gstep.vm), "D loss": graphtest.Machine(tr.graphs.lossReal.vm),
 	}
 	tr = nil
 	for name, w := range ws {
-		freed := false
-		for range 5 {
-			runtime.GC()
-			if w.Value() == nil {
-				freed = true
-				break
-			}
-		}
-		if !freed {
+		if !graphtest.Freed(w) {
 			t.Errorf("the %s graph outlived its trainer", name)
 		}
 	}
