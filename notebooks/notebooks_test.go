@@ -25,6 +25,8 @@ import (
 	"github.com/anogo/anogo/sdk/dpa"
 	"github.com/anogo/anogo/sdk/experiment"
 	"github.com/anogo/anogo/sdk/fanogan"
+	"github.com/anogo/anogo/sdk/figures"
+	"github.com/anogo/anogo/sdk/hqanogan"
 	"github.com/anogo/anogo/sdk/mapper"
 	"github.com/anogo/anogo/sdk/prep"
 	"github.com/anogo/anogo/sdk/score"
@@ -503,6 +505,110 @@ func TestFanogan(t *testing.T) {
 	}
 	if !found {
 		t.Error("no f-AnoGAN run")
+	}
+}
+
+// TestHQAnoGAN makes the calls of notebooks/340_hqanogan.ipynb with tiny
+// settings: AnoGAN, f-AnoGAN and HQ-AnoGAN on the same patches, the
+// choice of HQ-AnoGAN's score on the validation split, the residuals side
+// by side, the scans' maps, the GAN's and the encoder's curves, ADA's p and
+// samples of the generator.
+func TestHQAnoGAN(t *testing.T) {
+	t.Setenv(notebooks.SettingEnv, "small")
+	cfg, err := notebooks.Compare("phantom:train=12,val=4,test=24", "anogan", "fanogan", "hqanogan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Out = t.TempDir()
+	cfg.Data.TestPerClass, cfg.Data.Scans = 8, 1
+	cfg.Data.ValNormal, cfg.Data.ValAnomalous = 6, 6
+	cfg.Set = map[string][]string{
+		"anogan":  {"Steps=4", "mapping.Steps=3", "train.batch_size=16"},
+		"fanogan": {"steps=10", "encoder_steps=4", "model.width=2", "train.batch_size=8", "encoder.batch_size=8"},
+		"hqanogan": {"gan.width=2", "gan.max_channels=8", "gan.z_dim=8", "gan.w_dim=8",
+			"gan_train.batch_size=4", "gan_train.steps=8", "encoder_width=2", "encoder_steps=4",
+			"encoder_train.batch_size=4", "encoder_train.features.width=2", "k=2"},
+	}
+	rep, err := experiment.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"AnoGAN", "GAN_R", "P_D", "f-AnoGAN", "f-AnoGAN_z", "HQ-AnoGAN", "HQ-AnoGAN_R", "HQ-AnoGAN_maha", "HQ-AnoGAN_knn"}
+	if got := rep.Results.Col("method").Records(); !slices.Equal(got, want) {
+		t.Errorf("rows %v, want %v", got, want)
+	}
+	for i, auc := range rep.Results.Col("auc").Float() {
+		if !(auc >= 0 && auc <= 1) {
+			t.Errorf("row %d: AUC %v", i, auc)
+		}
+	}
+	display.Table(rep.Results)
+
+	fig, err := experiment.ResidualsBeside(rep.Runs, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	figDir := t.TempDir()
+	if err := notebooks.Show(fig, figDir, "340_residuals"); err != nil {
+		t.Fatal(err)
+	}
+	checkSaved(t, figDir, "340_residuals")
+
+	found := false
+	for _, r := range rep.Runs {
+		if _, err := r.MapFigure(2); err != nil {
+			t.Error(err)
+		}
+		d, ok := r.Model.Detector.(*hqanogan.Detector)
+		if !ok {
+			continue
+		}
+		found = true
+		// The validation choice: every candidate, exactly one chosen, and
+		// the chosen one is the best on validation.
+		ct, err := d.ChoiceTable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		display.Table(ct)
+		if ct.Nrow() < 2 || !slices.Equal(ct.Names(), []string{"column", "val_auroc", "chosen"}) {
+			t.Fatalf("choice table %v", ct)
+		}
+		ch, best, chosen := d.Choice(), math.Inf(-1), 0
+		aucs := ct.Col("val_auroc").Float()
+		for i, c := range ct.Col("chosen").Records() {
+			best = max(best, aucs[i])
+			if c == "true" {
+				chosen++
+				if got := ct.Col("column").Records()[i]; got != ch.Column {
+					t.Errorf("the table chose %s, the detector %s", got, ch.Column)
+				}
+				if aucs[i] != ch.AUROC {
+					t.Errorf("chosen validation AUROC %v in the table, %v in the detector", aucs[i], ch.AUROC)
+				}
+			}
+		}
+		if chosen != 1 || ch.AUROC != best {
+			t.Errorf("%d chosen, AUROC %v of best %v:\n%v", chosen, ch.AUROC, best, ct)
+		}
+		for name, f := range map[string]func() (*figures.Figure, error){
+			"gan losses":     func() (*figures.Figure, error) { return d.LossFigure("gan", 20) },
+			"p":              func() (*figures.Figure, error) { return d.PFigure() },
+			"samples":        func() (*figures.Figure, error) { return d.SampleFigure(16, 8, 1) },
+			"encoder losses": func() (*figures.Figure, error) { return d.LossFigure("encoder", 20) },
+		} {
+			fig, err := f()
+			if err != nil {
+				t.Errorf("%s: %v", name, err)
+				continue
+			}
+			if err := fig.Encode(io.Discard, "png"); err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+		}
+	}
+	if !found {
+		t.Error("no HQ-AnoGAN run")
 	}
 }
 
