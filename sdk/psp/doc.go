@@ -14,7 +14,7 @@
 // Model.Encode is pSp's GradualStyleEncoder at CPU size: a residual
 // backbone without normalisation giving fine, medium and coarse maps (S/2,
 // S/4, S/8), a top-down pyramid (bilinear upsampling with aligned corners,
-// Resize, plus 1x1 lateral convolutions), and one map2style head per w
+// nn.Resize, plus 1x1 lateral convolutions), and one map2style head per w
 // (stride-2 3x3 convolutions with LeakyReLU down to 1x1, then a linear
 // layer), the ws split between the maps as pSp splits its 18
 // (Config.Groups); ws = w_avg + E(x). Trainer trains E with G frozen on

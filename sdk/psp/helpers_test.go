@@ -2,6 +2,7 @@ package psp
 
 import (
 	"fmt"
+	"math/rand/v2"
 
 	"github.com/anogo/anogo/sdk/data"
 )
@@ -15,4 +16,12 @@ func samplesOf(x []float32, n, s, label int) []data.Sample {
 		out[i] = data.Sample{ID: fmt.Sprint("img", i), Image: im, Label: label}
 	}
 	return out
+}
+
+func randn(rng *rand.Rand, n int, std float64) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(std * rng.NormFloat64())
+	}
+	return v
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync/atomic"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -185,8 +186,8 @@ func zeros(shape ...int) *tensor.Dense {
 // the graph.
 func (m *Model) Encode(x *gorgonia.Node, nodes gorgonia.Nodes, ng nn.NoGrad) (*gorgonia.Node, error) {
 	cfg := m.Config
-	if err := check4("Encode: x", x); err != nil {
-		return nil, err
+	if x == nil || x.Shape().Dims() != 4 {
+		return nil, fmt.Errorf("psp: encoder %v: input %v, want a [N, 1, %d, %d] node", cfg, x, cfg.Size, cfg.Size)
 	}
 	if xs := x.Shape(); xs[1] != 1 || xs[2] != cfg.Size || xs[3] != cfg.Size {
 		return nil, fmt.Errorf("psp: encoder %v: input of shape %v, want [N, 1, %d, %d]", cfg, xs, cfg.Size, cfg.Size)
@@ -256,7 +257,7 @@ func (m *Model) Encode(x *gorgonia.Node, nodes gorgonia.Nodes, ng nn.NoGrad) (*g
 			return nil, err
 		}
 		ls := lat.Shape()
-		up, err := Resize(maps[l.level+1], ls[2], ls[3])
+		up, err := nn.Resize(maps[l.level+1], ls[2], ls[3])
 		if err != nil {
 			return nil, fail(l.name, err)
 		}
@@ -300,7 +301,7 @@ func (m *Model) Encode(x *gorgonia.Node, nodes gorgonia.Nodes, ng nn.NoGrad) (*g
 	for range cfg.NumWs {
 		avg = append(avg, m.WAvg...)
 	}
-	an := gorgonia.NodeFromAny(x.Graph(), tensor.New(tensor.WithShape(len(avg)), tensor.WithBacking(avg)), gorgonia.WithName(fmt.Sprintf("w_avg#%d", opSeq.Add(1))))
+	an := gorgonia.NodeFromAny(x.Graph(), tensor.New(tensor.WithShape(len(avg)), tensor.WithBacking(avg)), gorgonia.WithName(fmt.Sprintf("w_avg#%d", avgSeq.Add(1))))
 	if d, err = nn.BiasAct(d, an, nn.Identity, 0, nn.NoParamGrad); err != nil {
 		return nil, fail("w_avg", err)
 	}
@@ -310,3 +311,7 @@ func (m *Model) Encode(x *gorgonia.Node, nodes gorgonia.Nodes, ng nn.NoGrad) (*g
 	}
 	return out, nil
 }
+
+// avgSeq numbers the w_avg constants, so that two encoders in one graph
+// never share a node name.
+var avgSeq atomic.Uint64

@@ -108,7 +108,7 @@ func Perceptual(fn *dpa.FeatureNet, fnodes gorgonia.Nodes, x, xr *gorgonia.Node,
 		if err != nil {
 			return nil, fmt.Errorf("psp: perceptual: %w", err)
 		}
-		d, err := NormDist(fx, fr)
+		d, err := nn.NormDist(fx, fr)
 		if err != nil {
 			return nil, err
 		}

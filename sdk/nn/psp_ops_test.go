@@ -1,4 +1,4 @@
-package psp
+package nn
 
 import (
 	"math"
@@ -8,14 +8,6 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
-
-func randn(rng *rand.Rand, n int, std float64) []float32 {
-	v := make([]float32, n)
-	for i := range v {
-		v[i] = float32(std * rng.NormFloat64())
-	}
-	return v
-}
 
 // resizeRef is the bilinear resize with aligned corners in float64,
 // written from its definition: output (i, j) reads source position
@@ -45,12 +37,12 @@ func resizeRef(x []float64, h, w, H, W int) []float64 {
 
 // TestResize checks Resize against its definition, the corners kept, and
 // its gradient as the adjoint: ⟨Resize(x), g⟩ = ⟨x, ∂⟩ for random x and g.
-func TestResize(t *testing.T) {
+func TestPSPResize(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	for _, c := range []struct{ h, w, H, W int }{{4, 4, 8, 8}, {4, 4, 7, 7}, {7, 7, 14, 14}, {3, 5, 6, 4}, {1, 1, 3, 3}} {
 		n, ch := 2, 3
-		x := randn(rng, n*ch*c.h*c.w, 1)
-		gy := randn(rng, n*ch*c.H*c.W, 1)
+		x := randnStd(rng, n*ch*c.h*c.w, 1)
+		gy := randnStd(rng, n*ch*c.H*c.W, 1)
 		gr := gorgonia.NewGraph()
 		xn := gorgonia.NodeFromAny(gr, tensor.New(tensor.WithShape(n, ch, c.h, c.w), tensor.WithBacking(x)), gorgonia.WithName("x"))
 		gn := gorgonia.NodeFromAny(gr, tensor.New(tensor.WithShape(n, ch, c.H, c.W), tensor.WithBacking(gy)), gorgonia.WithName("g"))
@@ -124,12 +116,12 @@ func normDistRef(a, b []float64, n, c, hw int) []float64 {
 // TestNormDist checks NormDist's values against its definition and its
 // gradient with respect to b against central differences of that
 // definition in float64.
-func TestNormDist(t *testing.T) {
+func TestPSPNormDist(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2, 2))
 	n, c, h, w := 2, 3, 4, 5
 	hw := h * w
-	a, b := randn(rng, n*c*hw, 1), randn(rng, n*c*hw, 1)
-	gw := randn(rng, n, 1)
+	a, b := randnStd(rng, n*c*hw, 1), randnStd(rng, n*c*hw, 1)
+	gw := randnStd(rng, n, 1)
 	gr := gorgonia.NewGraph()
 	an := gorgonia.NodeFromAny(gr, tensor.New(tensor.WithShape(n, c, h, w), tensor.WithBacking(a)), gorgonia.WithName("a"))
 	bn := gorgonia.NodeFromAny(gr, tensor.New(tensor.WithShape(n, c, h, w), tensor.WithBacking(b)), gorgonia.WithName("b"))
@@ -187,4 +179,12 @@ func TestNormDist(t *testing.T) {
 	if _, err := NormDist(an, wn); err == nil {
 		t.Error("NormDist of a 1-d node returned no error")
 	}
+}
+
+func randnStd(rng *rand.Rand, n int, std float64) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(std * rng.NormFloat64())
+	}
+	return v
 }

@@ -1,133 +1,29 @@
-package psp
+package nn
 
 import (
-	"errors"
 	"fmt"
-	"hash"
-	"hash/fnv"
 	"math"
-	"sync/atomic"
 
-	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
-// The two ops this package adds to sdk/nn's: the bilinear resize of pSp's
-// pyramid (resizeOp, its adjoint resizeAdjOp) and the per-image distance
-// of unit-normalised features of the perceptual loss (normDistOp, its
-// gradient normDistGradOp). They follow sdk/nn's conventions: float32,
+// The ops of pSp's encoder and loss (package psp): the bilinear resize of
+// its pyramid (resizeOp, its adjoint resizeAdjOp) and the per-image
+// distance of unit-normalised features of the perceptual loss
+// (normDistOp, its gradient normDistGradOp). Float32,
 // NCHW, an output buffer owned by the op and reused at every run, a
 // backward pass made of ops created in SymDiff.
 
-// opSeq numbers the ops, so that gorgonia never merges two of them (each
-// owns buffers).
-var opSeq atomic.Uint64
-
-type opBase struct {
-	id    uint64
-	name  string
-	in    []tensor.Shape
-	shape tensor.Shape
-	out   *tensor.Dense
-	data  []float32
-}
-
-func newOpBase(name string, shape tensor.Shape, in ...tensor.Shape) opBase {
-	ins := make([]tensor.Shape, len(in))
-	for i, s := range in {
-		ins[i] = s.Clone()
-	}
-	return opBase{id: opSeq.Add(1), name: name, in: ins, shape: shape.Clone()}
-}
-
-func (b *opBase) Arity() int { return len(b.in) }
-
-func (b *opBase) Type() hm.Type {
-	ts := make([]hm.Type, 0, len(b.in)+1)
-	for _, s := range b.in {
-		ts = append(ts, gorgonia.TensorType{Dims: s.Dims(), Of: tensor.Float32})
-	}
-	return hm.NewFnType(append(ts, gorgonia.TensorType{Dims: b.shape.Dims(), Of: tensor.Float32})...)
-}
-
-func (b *opBase) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	if len(in) != len(b.in) {
-		return nil, fmt.Errorf("psp: %s: %d input shapes, want %d", b.name, len(in), len(b.in))
-	}
-	for i, d := range in {
-		if s, ok := d.(tensor.Shape); ok && !s.Eq(b.in[i]) {
-			return nil, fmt.Errorf("psp: %s: input %d has shape %v, want %v", b.name, i, s, b.in[i])
-		}
-	}
-	return b.shape.Clone(), nil
-}
-
-func (b *opBase) ReturnsPtr() bool      { return false }
-func (b *opBase) CallsExtern() bool     { return false }
-func (b *opBase) OverwritesInput() int  { return -1 }
-func (b *opBase) String() string        { return b.name }
-func (b *opBase) WriteHash(h hash.Hash) { fmt.Fprintf(h, "anogo/psp.%s#%d", b.name, b.id) }
-
-func (b *opBase) Hashcode() uint32 {
-	h := fnv.New32a()
-	b.WriteHash(h)
-	return h.Sum32()
-}
-
-// output returns the op's output tensor, allocated at the first run and
-// given its shape back if a later op reshaped it in place.
-func (b *opBase) output() (*tensor.Dense, []float32) {
-	if b.out == nil || b.out.IsView() || !b.out.Shape().Eq(b.shape) {
-		if b.data == nil {
-			b.data = make([]float32, b.shape.TotalSize())
-		}
-		b.out = tensor.New(tensor.WithShape(b.shape.Clone()...), tensor.WithBacking(b.data))
-	}
-	return b.out, b.data
-}
-
-// inputs returns the float32 data of the run-time values, checked against
-// the shapes fixed at build time.
-func (b *opBase) inputs(vals []gorgonia.Value) ([][]float32, error) {
-	if len(vals) != len(b.in) {
-		return nil, fmt.Errorf("psp: %s: %d inputs, want %d", b.name, len(vals), len(b.in))
-	}
-	out := make([][]float32, len(vals))
-	for i, v := range vals {
-		t, ok := v.(*tensor.Dense)
-		if !ok || t.Dtype() != tensor.Float32 {
-			return nil, fmt.Errorf("psp: %s: input %d is %T, want a float32 tensor", b.name, i, v)
-		}
-		if !t.Shape().Eq(b.in[i]) {
-			return nil, fmt.Errorf("psp: %s: input %d has shape %v, want %v", b.name, i, t.Shape(), b.in[i])
-		}
-		if t.RequiresIterator() {
-			t = t.Materialize().(*tensor.Dense)
-		}
-		out[i] = t.Data().([]float32)
-	}
-	return out, nil
-}
-
-// noDiff marks a backward op: it is not differentiated again.
-type noDiff struct{}
-
-func (noDiff) DiffWRT(n int) []bool { return make([]bool, n) }
-
-func (noDiff) SymDiff(gorgonia.Nodes, *gorgonia.Node, *gorgonia.Node) (gorgonia.Nodes, error) {
-	return nil, errors.New("psp: backward ops cannot be differentiated again")
-}
-
-func check4(what string, x *gorgonia.Node) error {
+func check4D(what string, x *gorgonia.Node) error {
 	if x == nil {
-		return fmt.Errorf("psp: %s is nil", what)
+		return fmt.Errorf("nn: %s is nil", what)
 	}
 	if x.Shape().Dims() != 4 {
-		return fmt.Errorf("psp: %s has shape %v, want [N, C, H, W]", what, x.Shape())
+		return fmt.Errorf("nn: %s has shape %v, want [N, C, H, W]", what, x.Shape())
 	}
 	if t, ok := x.Type().(gorgonia.TensorType); !ok || t.Of != tensor.Float32 {
-		return fmt.Errorf("psp: %s has type %v, want a float32 tensor", what, x.Type())
+		return fmt.Errorf("nn: %s has type %v, want a float32 tensor", what, x.Type())
 	}
 	return nil
 }
@@ -163,15 +59,15 @@ func alignedTaps(n, m int) []tap {
 // bring a coarser map to the size of the finer one (GradualStyleEncoder.
 // _upsample_add). Its gradient is the adjoint resize.
 func Resize(x *gorgonia.Node, h, w int) (*gorgonia.Node, error) {
-	if err := check4("Resize: x", x); err != nil {
+	if err := check4D("Resize: x", x); err != nil {
 		return nil, err
 	}
 	if h < 1 || w < 1 {
-		return nil, fmt.Errorf("psp: Resize to %dx%d", h, w)
+		return nil, fmt.Errorf("nn: Resize to %dx%d", h, w)
 	}
 	xs := x.Shape()
 	op := &resizeOp{
-		opBase: newOpBase(fmt.Sprintf("Resize(%dx%d→%dx%d)", xs[2], xs[3], h, w), tensor.Shape{xs[0], xs[1], h, w}, xs),
+		base:   newBase(fmt.Sprintf("Resize(%dx%d→%dx%d)", xs[2], xs[3], h, w), false, tensor.Shape{xs[0], xs[1], h, w}, xs),
 		planes: xs[0] * xs[1], h: xs[2], w: xs[3], H: h, W: w,
 		ty: alignedTaps(xs[2], h), tx: alignedTaps(xs[3], w),
 	}
@@ -180,7 +76,7 @@ func Resize(x *gorgonia.Node, h, w int) (*gorgonia.Node, error) {
 
 // resizeOp maps planes of h×w values to H×W.
 type resizeOp struct {
-	opBase
+	base
 	planes, h, w, H, W int
 	ty, tx             []tap
 }
@@ -212,8 +108,8 @@ func (op *resizeOp) DiffWRT(int) []bool { return []bool{true} }
 
 func (op *resizeOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	adj := &resizeAdjOp{
-		opBase: newOpBase(op.name+"ᵀ", op.in[0], op.shape),
-		fwd:    op,
+		base: newBase(op.name+"ᵀ", false, op.in[0], op.shape),
+		fwd:  op,
 	}
 	g, err := gorgonia.ApplyOp(adj, grad)
 	if err != nil {
@@ -225,7 +121,7 @@ func (op *resizeOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) 
 // resizeAdjOp is the adjoint of a resizeOp: it spreads each output
 // gradient over the four source values with the same weights.
 type resizeAdjOp struct {
-	opBase
+	base
 	noDiff
 	fwd *resizeOp
 }
@@ -270,22 +166,22 @@ const NormEps = 1e-10
 // each feature vector normalised over the channels. a takes no gradient
 // (the features of the data); b takes one.
 func NormDist(a, b *gorgonia.Node) (*gorgonia.Node, error) {
-	if err := check4("NormDist: a", a); err != nil {
+	if err := check4D("NormDist: a", a); err != nil {
 		return nil, err
 	}
-	if err := check4("NormDist: b", b); err != nil {
+	if err := check4D("NormDist: b", b); err != nil {
 		return nil, err
 	}
 	as := a.Shape()
 	if !as.Eq(b.Shape()) {
-		return nil, fmt.Errorf("psp: NormDist of shapes %v and %v", as, b.Shape())
+		return nil, fmt.Errorf("nn: NormDist of shapes %v and %v", as, b.Shape())
 	}
-	op := &normDistOp{opBase: newOpBase("NormDist", tensor.Shape{as[0]}, as, as), n: as[0], c: as[1], hw: as[2] * as[3]}
+	op := &normDistOp{base: newBase("NormDist", false, tensor.Shape{as[0]}, as, as), n: as[0], c: as[1], hw: as[2] * as[3]}
 	return gorgonia.ApplyOp(op, a, b)
 }
 
 type normDistOp struct {
-	opBase
+	base
 	n, c, hw int
 	na, nb   []float64 // scratch: the norms at every position
 }
@@ -334,9 +230,9 @@ func (op *normDistOp) DiffWRT(int) []bool { return []bool{false, true} }
 
 func (op *normDistOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	if len(inputs) != 2 {
-		return nil, fmt.Errorf("psp: %s: %d inputs, want 2", op.name, len(inputs))
+		return nil, fmt.Errorf("nn: %s: %d inputs, want 2", op.name, len(inputs))
 	}
-	g := &normDistGradOp{opBase: newOpBase("NormDist∂b", op.in[1], op.in[0], op.in[1], op.shape), fwd: op}
+	g := &normDistGradOp{base: newBase("NormDist∂b", false, op.in[1], op.in[0], op.in[1], op.shape), fwd: op}
 	gb, err := gorgonia.ApplyOp(g, inputs[0], inputs[1], grad)
 	if err != nil {
 		return nil, err
@@ -351,7 +247,7 @@ func (op *normDistOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node
 //
 // (the second term is 0 where b = 0).
 type normDistGradOp struct {
-	opBase
+	base
 	noDiff
 	fwd    *normDistOp
 	na, nb []float64
