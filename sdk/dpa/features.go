@@ -185,12 +185,28 @@ func LoadVGG19(path string) (*FeatureNet, error) {
 // standard deviation (the authors' rec_losses.py). f's weights take no
 // gradient; x's unless ng says so. nodes are fn.Set.Nodes of the graph.
 func (fn *FeatureNet) Extract(x *gorgonia.Node, nodes gorgonia.Nodes, layer string, ng nn.NoGrad) (*gorgonia.Node, error) {
-	n, ok := layerConvs[layer]
-	if !ok {
-		return nil, fmt.Errorf("dpa: feature layer %q (relu1_2, relu2_2 or relu3_2)", layer)
+	out, err := fn.ExtractLayers(x, nodes, []string{layer}, ng)
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// ExtractLayers is Extract of several layers in one pass through the
+// trunk: out[i] is the features of layers[i].
+func (fn *FeatureNet) ExtractLayers(x *gorgonia.Node, nodes gorgonia.Nodes, layers []string, ng nn.NoGrad) ([]*gorgonia.Node, error) {
+	if len(layers) == 0 {
+		return nil, fmt.Errorf("dpa: no feature layer asked for")
+	}
+	deepest := 0
+	for _, l := range layers {
+		n, ok := layerConvs[l]
+		if !ok {
+			return nil, fmt.Errorf("dpa: feature layer %q (relu1_2, relu2_2 or relu3_2)", l)
+		}
+		deepest = max(deepest, n)
 	}
 	p := fn.Set.Lookup(nodes)
-	g := x.Graph()
 	chans := make(gorgonia.Nodes, 3)
 	for c := range chans {
 		// (x/2 + 1/2 - mean)/std
@@ -204,13 +220,13 @@ func (fn *FeatureNet) Extract(x *gorgonia.Node, nodes gorgonia.Nodes, layer stri
 			return nil, err
 		}
 	}
-	_ = g
 	h, err := gorgonia.Concat(1, chans...)
 	if err != nil {
 		return nil, fmt.Errorf("dpa: features: %w", err)
 	}
 	ng |= nn.NoParamGrad
-	for i, c := range vggConvs[:n] {
+	after := make([]*gorgonia.Node, deepest+1) // after[k]: the output of the k-th convolution
+	for i, c := range vggConvs[:deepest] {
 		name := fmt.Sprintf("features.%d", c.index)
 		if c.pool {
 			if h, err = nn.MaxPool2(h); err != nil {
@@ -231,6 +247,11 @@ func (fn *FeatureNet) Extract(x *gorgonia.Node, nodes gorgonia.Nodes, layer stri
 		if h, err = nn.BiasAct(h, b, nn.ReLU, 0, cng&^nn.NoInputGrad); err != nil {
 			return nil, fmt.Errorf("dpa: features: %s: %w", name, err)
 		}
+		after[i+1] = h
 	}
-	return h, nil
+	out := make([]*gorgonia.Node, len(layers))
+	for i, l := range layers {
+		out[i] = after[layerConvs[l]]
+	}
+	return out, nil
 }

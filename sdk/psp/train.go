@@ -89,26 +89,24 @@ func (c TrainConfig) validate() error {
 // f_l(x̂)), f = fn (dpa's VGG19 trunk on the grey image repeated to three
 // channels and normalised with ImageNet's statistics), i.e. LPIPS (Zhang
 // et al. 2018, Eq. 1) with unit layer weights. x takes no gradient, x̂
-// does. fnodes are fn.Set.Nodes of the graph.
-//
-// dpa's FeatureNet.Extract returns one layer per call, so each layer runs
-// the trunk up to it again (relu1_2, relu2_2 and relu3_2 cost 12
-// convolutions instead of 6).
+// does. fnodes are fn.Set.Nodes of the graph. Each image passes through
+// the trunk once, every layer taken on the way (dpa.ExtractLayers).
 func Perceptual(fn *dpa.FeatureNet, fnodes gorgonia.Nodes, x, xr *gorgonia.Node, layers []string) (*gorgonia.Node, error) {
 	if len(layers) == 0 {
 		return nil, fmt.Errorf("psp: perceptual distance with no layer")
 	}
+	// One pass through the trunk for each image, every layer taken on the way.
+	fxs, err := fn.ExtractLayers(x, fnodes, layers, nn.NoInputGrad)
+	if err != nil {
+		return nil, fmt.Errorf("psp: perceptual: %w", err)
+	}
+	frs, err := fn.ExtractLayers(xr, fnodes, layers, 0)
+	if err != nil {
+		return nil, fmt.Errorf("psp: perceptual: %w", err)
+	}
 	var sum *gorgonia.Node
-	for _, l := range layers {
-		fx, err := fn.Extract(x, fnodes, l, nn.NoInputGrad)
-		if err != nil {
-			return nil, fmt.Errorf("psp: perceptual: %w", err)
-		}
-		fr, err := fn.Extract(xr, fnodes, l, 0)
-		if err != nil {
-			return nil, fmt.Errorf("psp: perceptual: %w", err)
-		}
-		d, err := nn.NormDist(fx, fr)
+	for i := range layers {
+		d, err := nn.NormDist(fxs[i], frs[i])
 		if err != nil {
 			return nil, err
 		}
