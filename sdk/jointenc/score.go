@@ -135,11 +135,7 @@ func FitNorms(ctx context.Context, m *Model, train []data.Sample) error {
 	for i := range pick {
 		pick[i] = train[i*len(train)/n]
 	}
-	// Score with placeholder statistics: only E_norm is read.
-	saved := m.Norms
-	m.Norms = &NormStats{Scale: 1, N: 1}
-	res, err := (&Scorer{Model: m}).Score(ctx, pick)
-	m.Norms = saved
+	res, err := (&Scorer{Model: m}).score(ctx, pick, nil)
 	if err != nil {
 		return err
 	}
@@ -188,10 +184,16 @@ func (s *Scorer) Score(ctx context.Context, samples []data.Sample) ([]score.Resu
 	if s.Model == nil {
 		return nil, ErrNotFitted
 	}
-	m := s.Model
-	if m.Norms == nil {
+	if s.Model.Norms == nil {
 		return nil, ErrNoNorms
 	}
+	return s.score(ctx, samples, s.Model.Norms)
+}
+
+// score is Score with the norm statistics st; without them (nil, while
+// FitNorms computes them) the results have no ColNormDev.
+func (s *Scorer) score(ctx context.Context, samples []data.Sample, st *NormStats) ([]score.Result, error) {
+	m := s.Model
 	size := m.Config.Size
 	px := size * size
 	bs := s.BatchSize
@@ -259,10 +261,12 @@ func (s *Scorer) Score(ctx context.Context, samples []data.Sample) ([]score.Resu
 			f /= float64(fl)
 			out = append(out, score.Result{
 				ID: smp.ID, Label: smp.Label,
-				Scores: map[string]float64{ColNorm: math.Sqrt(norm), ColNormDev: m.Norms.Dev(math.Sqrt(norm)),
-					ColResidual: r, ColFeature: f, ColAnoGAN: (1-Lambda)*r + Lambda*f},
-				Recon: recon, Residual: res, Query: smp.Image, Mask: smp.Mask, Z: z,
+				Scores: map[string]float64{ColNorm: math.Sqrt(norm), ColResidual: r, ColFeature: f, ColAnoGAN: (1-Lambda)*r + Lambda*f},
+				Recon:  recon, Residual: res, Query: smp.Image, Mask: smp.Mask, Z: z,
 			})
+			if st != nil {
+				out[len(out)-1].Scores[ColNormDev] = st.Dev(math.Sqrt(norm))
+			}
 		}
 		inf.vm.Reset()
 	}
