@@ -69,10 +69,11 @@ func (s *Settings) SetSeed(seed uint64) {
 //     trained 300 steps of 8 images: tests and CI;
 //   - "demo": stylegan2's demo setting (width 16, at most 128 channels,
 //     z and w of 128, 5000 steps of 32) and 2000 encoder steps;
-//   - "paper": the StyleGAN2-ADA reference's 'auto' widths at our sizes
-//     (512 channels at most, z and w of 512, batches of 32) for 50,000
-//     steps (1.6 M images) and 20,000 encoder steps. The HQ-AnoGAN paper's
-//     own settings are not public.
+//   - "paper": 256 channels at the image size doubling to at most 512, z
+//     and w of 512, batches of 32 (the StyleGAN2-ADA reference's 'auto'
+//     configuration at 64 pixels; at 32 it would start from 512), for
+//     50,000 steps (1.6 M images) and 20,000 encoder steps. The HQ-AnoGAN
+//     paper's own settings are not public.
 //
 // All use the reference's training (stylegan2.DefaultTrainConfig: Adam
 // 0.0025, β = (0, 0.99), lazy R1 'auto', style mixing 0.9, G_ema), ADA on
