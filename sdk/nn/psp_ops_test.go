@@ -35,7 +35,7 @@ func resizeRef(x []float64, h, w, H, W int) []float64 {
 	return out
 }
 
-// TestResize checks Resize against its definition, the corners kept, and
+// TestPSPResize checks Resize against its definition, the corners kept, and
 // its gradient as the adjoint: ⟨Resize(x), g⟩ = ⟨x, ∂⟩ for random x and g.
 func TestPSPResize(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
@@ -113,7 +113,7 @@ func normDistRef(a, b []float64, n, c, hw int) []float64 {
 	return out
 }
 
-// TestNormDist checks NormDist's values against its definition and its
+// TestPSPNormDist checks NormDist's values against its definition and its
 // gradient with respect to b against central differences of that
 // definition in float64.
 func TestPSPNormDist(t *testing.T) {
